@@ -1,0 +1,5 @@
+"""``python -m detente`` runs the command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,428 @@
+"""Is a phased agreement self-enforcing? The check of MODEL.md section 3, with its reasons.
+
+:func:`check` is a pure function of a scenario and a schedule; it returns a frozen
+:class:`EnforcementReport` that records its provenance and serialises to the JSON contract of
+MODEL.md section 7. The arithmetic lives in :mod:`detente.analysis.kernel`; this module turns
+its arrays into constraints, sentences an analyst can read, exposure and leverage, and batch
+entry points (:func:`check_many`, :func:`check_params`) for sweeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..core.compiled import Compiled, CompiledSchedule, compile_scenario, compile_schedule
+from ..core.scenario import Scenario, Step
+from .kernel import PLANS, KernelResult, run_kernel
+
+__all__ = [
+    "TOLERANCE",
+    "Constraint",
+    "EnforcementReport",
+    "LeverageRow",
+    "check",
+    "check_many",
+    "check_params",
+    "margin",
+]
+
+#: Slack and participation at or above -TOLERANCE count as holding.
+TOLERANCE = 1e-9
+
+ScheduleLike = str | Sequence[Step] | CompiledSchedule | None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """The incentive constraint of one party at one period: comply versus the best deviation."""
+
+    party: str
+    period: int
+    comply: float
+    deviate: float
+    slack: float
+    plan: str
+    seen: int
+    response_period: int
+    explanation: str = ""
+
+    @property
+    def violated(self) -> bool:
+        return self.slack < -TOLERANCE
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "party": self.party,
+            "period": self.period,
+            "comply": self.comply,
+            "deviate": self.deviate,
+            "slack": self.slack,
+            "plan": self.plan,
+            "seen": self.seen,
+            "response_period": self.response_period,
+        }
+        if self.explanation:
+            out["explanation"] = self.explanation
+        return out
+
+
+@dataclass(frozen=True)
+class LeverageRow:
+    """What a party stands to lose (exposure) and could take (leverage) at one period."""
+
+    party: str
+    period: int
+    exposure: float
+    exposure_from: str | None
+    leverage: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "party": self.party,
+            "period": self.period,
+            "exposure": self.exposure,
+            "exposure_from": self.exposure_from,
+            "leverage": self.leverage,
+        }
+
+
+@dataclass(frozen=True)
+class EnforcementReport:
+    """The result of :func:`check`: verdict, constraints, participation and provenance."""
+
+    self_enforcing: bool
+    participation: dict[str, float]
+    constraints: tuple[Constraint, ...]
+    comply: dict[str, tuple[float, ...]]
+    schedule: tuple[tuple[int, str, float], ...]
+    schedule_name: str | None
+    period_label: str
+    leverage: tuple[LeverageRow, ...] | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def violations(self) -> tuple[Constraint, ...]:
+        return tuple(c for c in self.constraints if c.violated)
+
+    @property
+    def min_slack(self) -> float:
+        """The smallest slack over all constraints (inf when there are none)."""
+        return min((c.slack for c in self.constraints), default=float("inf"))
+
+    def min_slack_by_party(self) -> dict[str, float]:
+        out = {p: float("inf") for p in self.participation}
+        for c in self.constraints:
+            out[c.party] = min(out[c.party], c.slack)
+        return out
+
+    @property
+    def margin(self) -> float:
+        """min(smallest slack, smallest participation): the verdict holds iff >= -1e-9."""
+        return min(self.min_slack, min(self.participation.values(), default=float("inf")))
+
+    def summary(self) -> str:
+        """One or more sentences giving the verdict in words."""
+        p = self.period_label
+        name = f"Schedule {self.schedule_name!r}" if self.schedule_name else "The schedule"
+        if self.self_enforcing:
+            tight = min(self.constraints, key=lambda c: c.slack, default=None)
+            if tight is None:
+                return f"{name} is self-enforcing: no party has a step it could withhold."
+            return (
+                f"{name} is self-enforcing: no party gains by cheating at any {p}. The tightest "
+                f"point is {tight.party} in {p} {tight.period} (slack {tight.slack:.3g})."
+            )
+        parts = [f"{name} is not self-enforcing."]
+        for party, value in self.participation.items():
+            if value < -TOLERANCE:
+                parts.append(
+                    f"{party} would rather not sign: the deal is worth {value:.3g} to it against "
+                    "the status quo."
+                )
+        by_party: dict[str, list[Constraint]] = {}
+        for c in self.violations:
+            by_party.setdefault(c.party, []).append(c)
+        for party, cs in by_party.items():
+            periods = ", ".join(str(c.period) for c in cs)
+            parts.append(f"{party} gains by cheating in {p} {periods}.")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of MODEL.md section 7, with extra keys."""
+        out: dict[str, Any] = {
+            "self_enforcing": self.self_enforcing,
+            "participation": dict(self.participation),
+            "constraints": [c.to_dict() for c in self.constraints],
+            "violations": [c.to_dict() for c in self.violations],
+            "min_slack": _finite_or_none(self.min_slack),
+            "min_slack_by_party": {k: _finite_or_none(v) for k, v in self.min_slack_by_party().items()},
+            "comply": {k: list(v) for k, v in self.comply.items()},
+            "schedule_name": self.schedule_name,
+            "schedule": [{"period": t, "concession": k, "amount": a} for t, k, a in self.schedule],
+            "summary": self.summary(),
+            "provenance": dict(self.provenance),
+        }
+        if self.leverage is not None:
+            out["leverage"] = [row.to_dict() for row in self.leverage]
+        return out
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One row per constraint: tidy data for a DataFrame (``pandas.DataFrame(records)``)."""
+        return [c.to_dict() for c in self.constraints]
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def _join(words: Sequence[str]) -> str:
+    words = list(dict.fromkeys(words))
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _explain(
+    comp: Compiled,
+    sched: CompiledSchedule,
+    party: int,
+    tau: int,
+    plan: int,
+    seen: int,
+    rho: int,
+    gain: float,
+) -> str:
+    p = comp.period_label
+    name = comp.party_ids[party]
+    own_steps = [(t, k) for t, k, _ in sched.steps if comp.giver[k] == party and t >= tau]
+    due = {}
+    for t, k in own_steps:
+        due.setdefault(comp.labels[k], t)
+    items = list(due.items())
+    skipped = _join([f"{label} (due in {p} {t})" for label, t in items[:3]])
+    if len(items) > 3:
+        skipped += " and later steps"
+    amounts = np.minimum(np.cumsum(sched.amounts, axis=1), 1.0)
+    undone: list[str] = []
+    if plan == 1:
+        for k in range(comp.n_concessions):
+            in_force = amounts[k, tau - 1] if tau > 0 else 0.0
+            if comp.giver[k] == party and comp.fragile[k] and in_force > 0:
+                undone.append(comp.labels[k])
+    if plan == 1 and undone and skipped:
+        action = f"undoing {_join(undone)} and withholding {skipped}"
+    elif plan == 1 and undone:
+        action = f"undoing {_join(undone)}"
+    else:
+        action = f"withholding {skipped}"
+    kept = []
+    for t, k, _ in sched.steps:
+        if comp.giver[k] != party and t < rho and comp.flow[k, party] > 0:
+            kept.append(comp.labels[k])
+    watchers = [comp.party_ids[j] for j in range(comp.n_parties) if j != party]
+    who = _join(watchers) or "the others"
+    verb = "sees" if len(watchers) == 1 else "see"
+    keeps = f"it keeps {_join(kept[:3])} until {who} {verb}" if kept else f"it saves its costs until {who} {verb}"
+    return (
+        f"In {p} {tau} {name} gains {gain:.3g} by {action}: {keeps} the breach at the end of "
+        f"{p} {seen}, which outweighs what it loses afterwards (the response starts in {p} {rho})."
+    )
+
+
+# --------------------------------------------------------------------------- building reports
+
+
+def _resolve_schedule(
+    scn: Scenario, schedule: ScheduleLike, params: Mapping[str, float] | None
+) -> tuple[CompiledSchedule, str | None]:
+    if isinstance(schedule, CompiledSchedule):
+        return schedule, None
+    if schedule is None or isinstance(schedule, str):
+        steps = scn.get_schedule(schedule)
+        name = schedule
+        if name is None:
+            name = "default" if scn.schedule is not None else next(iter(scn.schedules), None)
+        return compile_schedule(scn, steps, params), name
+    return compile_schedule(scn, list(schedule), params), None
+
+
+def _report(
+    comp: Compiled,
+    sched: CompiledSchedule,
+    res: KernelResult,
+    *,
+    name: str | None,
+    provenance: dict[str, Any],
+    explain: bool = True,
+) -> EnforcementReport:
+    best = res.best_plan
+    dev = res.best_deviate
+    constraints: list[Constraint] = []
+    P, Tn = res.comply.shape
+    for i in range(P):
+        for t in range(Tn):
+            if not res.any_plan[i, t]:
+                continue
+            plan = int(best[i, t])
+            comply = float(res.comply[i, t])
+            deviate = float(dev[i, t])
+            slack = comply - deviate
+            seen = int(res.seen[plan, i, t])
+            rho = int(res.response[plan, i, t])
+            text = ""
+            if explain and slack < -TOLERANCE:
+                text = _explain(comp, sched, i, t, plan, seen, rho, -slack)
+            constraints.append(
+                Constraint(comp.party_ids[i], t, comply, deviate, slack, PLANS[plan], seen, rho, text)
+            )
+    participation = {comp.party_ids[i]: float(res.comply[i, 0]) for i in range(P)}
+    ok = all(c.slack >= -TOLERANCE for c in constraints) and all(
+        v >= -TOLERANCE for v in participation.values()
+    )
+    leverage = None
+    if res.others is not None:
+        leverage = _leverage(comp, res)
+    return EnforcementReport(
+        self_enforcing=ok,
+        participation=participation,
+        constraints=tuple(constraints),
+        comply={comp.party_ids[i]: tuple(float(v) for v in res.comply[i]) for i in range(P)},
+        schedule=tuple((t, comp.concession_ids[k], a) for t, k, a in sched.steps),
+        schedule_name=name,
+        period_label=comp.period_label,
+        leverage=leverage,
+        provenance=provenance,
+    )
+
+
+def _leverage(comp: Compiled, res: KernelResult) -> tuple[LeverageRow, ...]:
+    assert res.others is not None
+    P, Tn = res.comply.shape
+    # loss[plan, deviator, τ, j] = V_j(τ) - value_j along the deviator's path
+    loss = res.comply.T[None, None, :, :] - res.others  # [2, P, Tn, P]
+    loss = np.where(res.exists[..., None], loss, -np.inf)
+    rows = []
+    for i in range(P):
+        for t in range(Tn):
+            best_exp, src = 0.0, None
+            for j in range(P):
+                if j == i:
+                    continue
+                value = float(loss[:, j, t, i].max())
+                if value > best_exp:
+                    best_exp, src = value, comp.party_ids[j]
+            taken = loss[:, i, t, :].copy()
+            taken[:, i] = 0.0
+            lev = float(np.where(np.isfinite(taken), taken, 0.0).sum(axis=1)[res.exists[:, i, t]].max(initial=0.0))
+            rows.append(LeverageRow(comp.party_ids[i], t, best_exp, src, max(lev, 0.0)))
+    return tuple(rows)
+
+
+def _provenance(scn: Scenario, comp: Compiled, schedule_name: str | None, params: Mapping[str, float] | None) -> dict[str, Any]:
+    return {
+        "analysis": "check",
+        "scenario": scn.name,
+        "scenario_hash": scn.content_hash,
+        "schedule": schedule_name,
+        "parameters": dict(comp.params),
+        "overrides": dict(params or {}),
+        "version": __version__,
+    }
+
+
+def check(
+    scenario: Scenario,
+    schedule: ScheduleLike = None,
+    *,
+    params: Mapping[str, float] | None = None,
+    leverage: bool = False,
+    explain: bool = True,
+) -> EnforcementReport:
+    """Check whether ``schedule`` is self-enforcing under MODEL.md section 3.
+
+    ``schedule`` is a schedule name, a list of steps, or None for the scenario's only schedule.
+    ``params`` overrides parameter values; ``leverage`` adds exposure and leverage per period.
+    """
+    comp = compile_scenario(scenario, params)
+    sched, name = _resolve_schedule(scenario, schedule, params)
+    res = run_kernel(comp, sched.amounts, all_values=leverage)
+    return _report(comp, sched, res, name=name, provenance=_provenance(scenario, comp, name, params), explain=explain)
+
+
+def margin(comp: Compiled, amounts: np.ndarray) -> float:
+    """min(smallest slack, smallest participation) of one schedule: >= -1e-9 means it holds."""
+    res = run_kernel(comp, amounts)
+    slack = np.where(res.any_plan, res.comply - res.best_deviate, np.inf)
+    return float(min(slack.min(initial=np.inf), res.comply[:, 0].min()))
+
+
+def check_many(
+    scenario: Scenario,
+    schedules: Iterable[ScheduleLike],
+    *,
+    params: Mapping[str, float] | None = None,
+    reports: bool = False,
+) -> list[EnforcementReport] | np.ndarray:
+    """Check many schedules of one scenario.
+
+    Returns the margin of each schedule (an array: min slack and participation, >= -1e-9
+    means self-enforcing), or full reports with ``reports=True``. The scenario is compiled once.
+    """
+    comp = compile_scenario(scenario, params)
+    if reports:
+        out = []
+        for s in schedules:
+            sched, name = _resolve_schedule(scenario, s, params)
+            res = run_kernel(comp, sched.amounts)
+            out.append(_report(comp, sched, res, name=name, provenance=_provenance(scenario, comp, name, params), explain=False))
+        return out
+    margins = []
+    for s in schedules:
+        sched = s if isinstance(s, CompiledSchedule) else _resolve_schedule(scenario, s, params)[0]
+        margins.append(margin(comp, sched.amounts))
+    return np.asarray(margins)
+
+
+def check_params(
+    scenario: Scenario,
+    points: Iterable[Mapping[str, float]],
+    schedule: str | Sequence[Step] | None = None,
+) -> list[dict[str, Any]]:
+    """Check one schedule at many parameter points (a sweep's inner loop).
+
+    Each result row has ``self_enforcing``, ``margin``, ``min_slack`` and the minimum slack
+    and participation per party.
+    """
+    rows = []
+    steps = scenario.get_schedule(schedule) if schedule is None or isinstance(schedule, str) else schedule
+    names = {}
+    for point in points:
+        comp = compile_scenario(scenario, point)
+        sched = compile_schedule(scenario, list(steps), point)
+        res = run_kernel(comp, sched.amounts)
+        slack = np.where(res.any_plan, res.comply - res.best_deviate, np.inf)
+        per_party = slack.min(axis=1, initial=np.inf)
+        part = res.comply[:, 0]
+        m = float(min(per_party.min(initial=np.inf), part.min()))
+        if not names:
+            names = {i: pid for i, pid in enumerate(comp.party_ids)}
+        row: dict[str, Any] = {
+            "self_enforcing": m >= -TOLERANCE,
+            "margin": m,
+            "min_slack": float(per_party.min(initial=np.inf)),
+        }
+        for i, pid in names.items():
+            row[f"min_slack.{pid}"] = float(per_party[i])
+            row[f"participation.{pid}"] = float(part[i])
+        rows.append(row)
+    return rows

@@ -1,0 +1,1 @@
+"""The built-in case library: one YAML file per case, every number with its source."""

@@ -1,0 +1,329 @@
+"""The ``detente`` command line: thin wiring from arguments to the library and back.
+
+Every command loads a scenario (a file or a built-in case name), calls one library function
+and renders its result with Rich, or as JSON with ``--json``. Errors a user can fix print one
+clear message per problem and exit with code 2; nothing prints a traceback unless
+``DETENTE_DEBUG=1`` is set. Heavy libraries are imported inside the commands so that
+``detente --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from .analysis.enforcement import EnforcementReport
+    from .core.scenario import Scenario
+
+app = typer.Typer(
+    name="detente",
+    help=(
+        "Design and stress-test phased, reciprocal agreements between adversaries: check "
+        "whether a phasing is self-enforcing, design the fastest one that is, and see why."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ScenarioArg = Annotated[str, typer.Argument(help="A scenario file (YAML) or a built-in case name, e.g. hanoi-2019.")]
+ScheduleOpt = Annotated[
+    str | None, typer.Option("--schedule", "-s", help="Which named schedule to use (default: all, or the only one).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="What-if override: PARAM=VALUE or PARTY.field=VALUE or CONCESSION.field=VALUE (repeatable).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err = _console(stderr=True)
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _guard(func: F) -> F:
+    """Turn detente errors into one clear message and exit code 2; never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .core.errors import DetenteError, ScenarioError
+
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ScenarioError as exc:
+            err = _console(stderr=True)
+            from rich.markup import escape
+
+            err.print(f"[bold red]error:[/] {escape(exc.render())}")
+            raise typer.Exit(2) from None
+        except DetenteError as exc:
+            from rich.markup import escape
+
+            _fail(escape(str(exc)), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            raise typer.Exit(0) from None
+        except Exception as exc:  # a bug: say so plainly, no traceback unless debugging
+            if os.environ.get("DETENTE_DEBUG"):
+                raise
+            from rich.markup import escape
+
+            _fail(
+                f"internal error ({type(exc).__name__}: {escape(str(exc))}). This is a bug in "
+                "detente; rerun with DETENTE_DEBUG=1 for the traceback and please report it.",
+                70,
+            )
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_sets(items: list[str] | None) -> dict[str, float | str]:
+    from .core.errors import UsageError
+
+    out: dict[str, float | str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
+        key, value = (s.strip() for s in item.split("=", 1))
+        if not key or not value:
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _load(source: str, sets: list[str] | None = None) -> Scenario:
+    """Load a scenario and apply --set overrides (parameters stay parameters)."""
+    from .io.yaml import load
+
+    scn = load(source)
+    overrides = _parse_sets(sets)
+    if not overrides:
+        return scn
+    fields = {k: v for k, v in overrides.items() if "." in k}
+    params = {k: v for k, v in overrides.items() if "." not in k}
+    from .core.errors import UsageError
+    from .core.scenario import Scenario as _Scenario
+
+    for key, value in params.items():
+        if key not in scn.parameters:
+            known = ", ".join(scn.parameters) or "none"
+            from .core.errors import did_you_mean
+
+            raise UsageError(
+                f"--set {key}: unknown parameter{did_you_mean(key, scn.parameters)} (parameters: "
+                f"{known}; a field is written PARTY.field or CONCESSION.field)"
+            )
+        if isinstance(value, str):
+            raise UsageError(f"--set {key}: expected a number, found {value!r}")
+    if fields:
+        scn = scn.with_fields(fields)
+    if params:
+        data = scn.to_data()
+        for key, value in params.items():
+            data["parameters"][key]["value"] = value
+            rng = data["parameters"][key].get("range")
+            if rng is not None and not rng[0] <= float(value) <= rng[1]:
+                data["parameters"][key]["range"] = [min(rng[0], float(value)), max(rng[1], float(value))]
+        scn = _Scenario.model_validate(data)
+    return scn
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@app.command()
+@_guard
+def cases(json_out: JsonOpt = False) -> None:
+    """List the built-in case library."""
+    from .io.yaml import builtin_cases
+
+    names = builtin_cases()
+    if json_out:
+        _print_json({"cases": [{"name": n, "title": t} for n, t in names.items()]})
+        return
+    from rich.table import Table
+
+    table = Table(title="Built-in cases", title_justify="left")
+    table.add_column("name", style="bold cyan")
+    table.add_column("title")
+    for name, title in names.items():
+        table.add_row(name, title)
+    _console().print(table)
+    _console().print("Use a name wherever a FILE is expected, e.g. [bold]detente show hanoi-2019[/].")
+
+
+@app.command()
+@_guard
+def validate(
+    files: Annotated[list[str], typer.Argument(help="Scenario files or built-in case names.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Check scenario files and report every problem, with file, line and field."""
+    from rich.markup import escape
+
+    from .core.errors import DetenteError, Problem, ScenarioError
+    from .io.yaml import load
+
+    results: list[dict[str, Any]] = []
+    failed = False
+    for f in files:
+        try:
+            scn = load(f)
+        except ScenarioError as exc:
+            failed = True
+            results.append({"file": f, "valid": False, "problems": [p.to_dict() for p in exc.problems]})
+            if not json_out:
+                _console(stderr=True).print(f"[bold red]invalid:[/] {escape(exc.render())}")
+        except DetenteError as exc:
+            failed = True
+            results.append({"file": f, "valid": False, "problems": [Problem(str(exc), (), f).to_dict()]})
+            if not json_out:
+                _console(stderr=True).print(f"[bold red]invalid:[/] {escape(str(exc))}")
+        else:
+            results.append({"file": f, "valid": True, "name": scn.name, "hash": scn.content_hash})
+            if not json_out:
+                n_steps = sum(len(s) for _, s in scn.iter_schedules())
+                _console().print(
+                    f"[green]valid:[/] {escape(f)}: {escape(scn.name)} ({len(scn.parties)} parties, "
+                    f"{len(scn.concessions)} concessions, {len(scn.schedule_names)} schedules, "
+                    f"{n_steps} steps, {len(scn.parameters)} parameters)"
+                )
+    if json_out:
+        _print_json({"files": results})
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+@_guard
+def show(source: ScenarioArg, set_: SetOpt = None) -> None:
+    """Show a scenario: parties, concessions and each schedule as a timeline."""
+    from .report.terminal import render_scenario
+
+    scn = _load(source, set_)
+    render_scenario(scn, _console())
+
+
+@app.command()
+@_guard
+def schema(out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")] = None) -> None:
+    """Print the JSON Schema of scenario files (for editors and validators)."""
+    from .io.schema import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+        _console(stderr=True).print(f"wrote {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+@_guard
+def check(
+    source: ScenarioArg,
+    schedule: ScheduleOpt = None,
+    set_: SetOpt = None,
+    json_out: JsonOpt = False,
+    leverage: Annotated[bool, typer.Option("--leverage", help="Show exposure and leverage per period.")] = False,
+    tipping: Annotated[
+        bool, typer.Option("--tipping", help="Find where, within each parameter's range, the verdict flips.")
+    ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit with code 1 when a schedule is not self-enforcing.")] = False,
+) -> None:
+    """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
+    from .analysis.enforcement import check as run_check
+
+    scn = _load(source, set_)
+    names: list[str | None]
+    if schedule is not None:
+        names = [schedule]
+    else:
+        names = list(scn.schedule_names) or [None]
+        if names == [None]:
+            scn.get_schedule(None)  # raises the "no schedule; see detente design" message
+    reports = []
+    for name in names:
+        report = run_check(scn, name, leverage=leverage)
+        tips = None
+        if tipping:
+            from .analysis.tipping import tipping_points
+
+            tips = tipping_points(scn, name)
+        reports.append((name, report, tips))
+    if json_out:
+        payloads = []
+        for _, report, tips in reports:
+            payload = report.to_dict()
+            if tips is not None:
+                payload["tipping_points"] = [t.to_dict() for t in tips]
+            payloads.append(payload)
+        if len(payloads) == 1:
+            _print_json(payloads[0])
+        else:
+            _print_json({"schedules": {str(n): p for (n, _, _), p in zip(reports, payloads, strict=True)}})
+    else:
+        from .report.terminal import render_check
+
+        console = _console()
+        for _, report, tips in reports:
+            render_check(scn, report, console, tipping=tips)
+    if strict and not all(r.self_enforcing for _, r, _ in reports):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:  # pragma: no cover - e.g. `detente check ... | head`
+        sys.stderr.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The pure core: the scenario model, expressions, errors. Imports no engine."""

@@ -1,0 +1,183 @@
+"""Safe arithmetic expressions over named parameters.
+
+Scenario files may write any number as an expression such as ``"pressure * (1 - leakage)"``.
+Expressions are parsed with :mod:`ast` and checked against a whitelist (numbers, parameter
+names, ``+ - * / **``, unary minus, parentheses, ``min`` and ``max``); they are evaluated by
+walking the checked tree, never by ``eval``. Evaluation works on plain floats and on NumPy
+arrays alike, so a sweep can resolve thousands of parameter points in one call.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Expr", "ExpressionError", "parse_expression"]
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 60
+
+
+class ExpressionError(ValueError):
+    """An expression that cannot be parsed or evaluated (the message says why)."""
+
+
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+
+
+def _minimum(*args: Any) -> Any:
+    if any(hasattr(a, "shape") for a in args):
+        import numpy as np
+
+        out = args[0]
+        for a in args[1:]:
+            out = np.minimum(out, a)
+        return out
+    return min(args)
+
+
+def _maximum(*args: Any) -> Any:
+    if any(hasattr(a, "shape") for a in args):
+        import numpy as np
+
+        out = args[0]
+        for a in args[1:]:
+            out = np.maximum(out, a)
+        return out
+    return max(args)
+
+
+_FUNCS: dict[str, Callable[..., Any]] = {"min": _minimum, "max": _maximum}
+
+
+def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.Call):
+        return "a call"
+    if isinstance(node, ast.Attribute):
+        return "attribute access"
+    if isinstance(node, ast.Subscript):
+        return "indexing"
+    if isinstance(node, ast.Constant):
+        return f"the constant {node.value!r}"
+    if isinstance(node, ast.Compare | ast.BoolOp):
+        return "a comparison or boolean operator"
+    if isinstance(node, ast.Lambda):
+        return "a lambda"
+    return f"'{type(node).__name__}'"
+
+
+def _check(node: ast.AST, depth: int = 0) -> set[str]:
+    """Return the parameter names used; raise ExpressionError on anything not whitelisted."""
+    if depth > MAX_DEPTH:
+        raise ExpressionError("expression is nested too deeply")
+    if isinstance(node, ast.Expression):
+        return _check(node.body, depth + 1)
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise ExpressionError(f"only numbers are allowed, found {_describe(node)}")
+        return set()
+    if isinstance(node, ast.Name):
+        if node.id in _FUNCS:
+            raise ExpressionError(f"'{node.id}' is a function: write {node.id}(a, b)")
+        return {node.id}
+    if isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, ast.USub | ast.UAdd):
+            raise ExpressionError("only unary + and - are allowed")
+        return _check(node.operand, depth + 1)
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            raise ExpressionError("only + - * / ** are allowed")
+        return _check(node.left, depth + 1) | _check(node.right, depth + 1)
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCS:
+            raise ExpressionError("calls are not allowed, except min(...) and max(...)")
+        if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExpressionError(f"{node.func.id}() takes one or more plain arguments")
+        names: set[str] = set()
+        for arg in node.args:
+            names |= _check(arg, depth + 1)
+        return names
+    raise ExpressionError(f"{_describe(node)} is not allowed in an expression")
+
+
+def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
+    if isinstance(node, ast.Expression):
+        return _evaluate(node.body, env)
+    if isinstance(node, ast.Constant):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        return env[node.id]
+    if isinstance(node, ast.UnaryOp):
+        value = _evaluate(node.operand, env)
+        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, ast.BinOp):
+        left = _evaluate(node.left, env)
+        right = _evaluate(node.right, env)
+        return _BINOPS[type(node.op)](left, right)
+    if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)
+        return _FUNCS[node.func.id](*(_evaluate(a, env) for a in node.args))
+    raise ExpressionError(f"{_describe(node)} is not allowed")  # pragma: no cover - checked
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    """A parsed, whitelisted expression. Equality and hashing follow the source text."""
+
+    source: str
+    tree: ast.Expression = field(repr=False, compare=False)
+    names: frozenset[str] = field(compare=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expr) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(("Expr", self.source))
+
+    def __str__(self) -> str:
+        return self.source
+
+    def evaluate(self, env: Mapping[str, Any]) -> Any:
+        """Evaluate with parameter values from ``env`` (floats or NumPy arrays)."""
+        missing = self.names - env.keys()
+        if missing:
+            raise ExpressionError(f"unknown parameter {sorted(missing)[0]!r}")
+        try:
+            value = _evaluate(self.tree, env)
+        except ZeroDivisionError:
+            raise ExpressionError(f"division by zero in {self.source!r}") from None
+        except OverflowError:
+            raise ExpressionError(f"overflow in {self.source!r}") from None
+        if isinstance(value, complex):
+            raise ExpressionError(f"{self.source!r} is not a real number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ExpressionError(f"{self.source!r} is not finite ({value})")
+        return value
+
+
+def parse_expression(text: str) -> Expr:
+    """Parse ``text`` into an :class:`Expr`, or raise :class:`ExpressionError`."""
+    source = text.strip()
+    if not source:
+        raise ExpressionError("empty expression")
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"not a valid expression ({exc.msg})") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ExpressionError("not a valid expression") from None
+    names = _check(tree)
+    return Expr(source=source, tree=tree, names=frozenset(names))

@@ -1,0 +1,803 @@
+"""The scenario model of MODEL.md sections 1, 2 and 6: parties, concessions, schedules.
+
+Every class here is a frozen pydantic model. Construction checks types and shapes (pydantic),
+then :func:`scenario_problems` checks everything that needs the whole scenario: references,
+prerequisite cycles, numeric ranges after resolving expressions at the parameters' best
+values, and schedule totals. An invalid :class:`Scenario` cannot exist: construction raises
+:class:`~detente.core.errors.ScenarioError` listing every problem found.
+
+Numbers may be written as expressions over ``parameters`` (``"pressure * (1 - leakage)"``).
+They stay expressions in the model, so a scenario can be dumped back as written;
+:meth:`Scenario.resolve` gives a copy with plain numbers for one assignment of the parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictBool,
+    StrictStr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from .errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
+from .expr import Expr, ExpressionError, parse_expression
+
+__all__ = [
+    "MAX_HORIZON",
+    "Concession",
+    "DesignSpec",
+    "Parameter",
+    "Party",
+    "Reversibility",
+    "Scenario",
+    "Step",
+    "Verification",
+    "scenario_problems",
+]
+
+#: The longest design horizon and the latest schedule period accepted.
+MAX_HORIZON = 240
+#: Tolerance when comparing totals of amounts and integrality of resolved expressions.
+EPS = 1e-9
+
+
+# --------------------------------------------------------------------------- number types
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
+def _to_num(value: object) -> float | Expr:
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"expected a number or an expression, found {_kind(value)}")
+    if isinstance(value, int | float):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, found {value}")
+        return number
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+        else:
+            if not math.isfinite(number):
+                raise ValueError(f"expected a finite number, found {value!r}")
+            return number
+        try:
+            return parse_expression(value)
+        except ExpressionError as exc:
+            raise ValueError(f"expected a number or an expression: {exc}, found {value!r}") from None
+    raise ValueError(f"expected a number or an expression, found {_kind(value)}")
+
+
+def _to_int(value: object) -> int | Expr:
+    if isinstance(value, float) and math.isfinite(value) and value != int(value):
+        raise ValueError(f"expected a whole number, found {value}")
+    result = _to_num(value)
+    if isinstance(result, Expr):
+        return result
+    if result != int(result):
+        raise ValueError(f"expected a whole number, found {value!r}")
+    return int(result)
+
+
+def _serialize_num(value: float | int | Expr) -> float | int | str:
+    if isinstance(value, Expr):
+        return value.source
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+_NUM_SCHEMA = {
+    "anyOf": [
+        {"type": "number"},
+        {"type": "string", "description": "an expression over parameters, e.g. 'a * (1 - b)'"},
+    ]
+}
+_INT_SCHEMA = {
+    "anyOf": [
+        {"type": "integer"},
+        {"type": "string", "description": "an expression over parameters"},
+    ]
+}
+
+#: A real number or an expression over parameters.
+Num = Annotated[
+    float | Expr,
+    PlainValidator(_to_num),
+    PlainSerializer(_serialize_num),
+    WithJsonSchema(_NUM_SCHEMA),
+]
+#: A whole number or an expression over parameters that must resolve to one.
+Int = Annotated[
+    int | Expr,
+    PlainValidator(_to_int),
+    PlainSerializer(_serialize_num),
+    WithJsonSchema(_INT_SCHEMA),
+]
+Id = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Text = StrictStr
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, found {value}")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        str_strip_whitespace=False,
+        revalidate_instances="never",
+    )
+
+
+# --------------------------------------------------------------------------- the parts
+
+
+class Parameter(_Model):
+    """A named input with a best value, a plausible range and where it comes from.
+
+    ``distribution`` shapes sampling over ``range``: ``uniform`` (default); ``triangular``
+    with its mode at ``value``; ``normal`` with mean ``value`` and standard deviation a
+    quarter of the range, truncated to the range. ``integer: true`` marks a count of periods
+    (a lag, a delay): its value must be whole, and scans and samples take whole values only.
+    """
+
+    value: float
+    range: tuple[float, float] | None = None
+    distribution: Literal["uniform", "triangular", "normal"] = "uniform"
+    integer: StrictBool = False
+    unit: Text | None = None
+    source: Text | None = None
+    description: Text | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _value_finite(cls, value: float) -> float:
+        return _finite(value)
+
+    @field_validator("range")
+    @classmethod
+    def _range_ok(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is None:
+            return None
+        lo, hi = (_finite(v) for v in value)
+        if lo > hi:
+            raise ValueError(f"expected [low, high] with low <= high, found [{lo}, {hi}]")
+        return (lo, hi)
+
+
+class Party(_Model):
+    """An actor that makes and receives concessions."""
+
+    id: Id
+    name: Text | None = None
+    discount: Num
+    weights: dict[Id, Num] = Field(default_factory=dict)
+    description: Text | None = None
+    source: Text | None = None
+
+
+class Reversibility(_Model):
+    """How a concession is undone: decided at t, effective at t + delay, cost per unit."""
+
+    delay: Int = 0
+    cost: Num = 0.0
+
+
+class Verification(_Model):
+    """Imperfect observation, used by the simulation (the check reads only ``lag``)."""
+
+    lag: Int = 0
+    detect: Num = 1.0
+    false_alarm: Num = 0.0
+
+
+def _reversible(value: object) -> object:
+    if value is False or value is None:
+        return None
+    if value is True:
+        return {}
+    return value
+
+
+class Concession(_Model):
+    """Something one party (``by``) does for the others; see MODEL.md section 1."""
+
+    id: Id
+    by: Id
+    name: Text | None = None
+    description: Text | None = None
+    source: Text | None = None
+    flow: dict[Id, Num] = Field(default_factory=dict)
+    once: dict[Id, Num] = Field(default_factory=dict)
+    effects: dict[Id, dict[Id, Num]] = Field(default_factory=dict)
+    reversible: Reversibility | None = None
+    verification_lag: Int = 0
+    verification: Verification | None = None
+    divisible: StrictBool = False
+    requires: tuple[Id, ...] = ()
+
+    @field_validator("reversible", mode="before")
+    @classmethod
+    def _reversible_flag(cls, value: object) -> object:
+        return _reversible(value)
+
+    @property
+    def label(self) -> str:
+        """The human name when given, else the id."""
+        return self.name or self.id
+
+    @property
+    def lag(self) -> Int:
+        """The verification lag the check uses (``verification.lag`` when given)."""
+        if self.verification is not None and "lag" in self.verification.model_fields_set:
+            return self.verification.lag
+        return self.verification_lag
+
+
+class Step(_Model):
+    """One step of a schedule: ``amount`` of ``concession`` implemented in ``period``."""
+
+    period: Int
+    concession: Id
+    amount: Num = 1.0
+
+
+class DesignSpec(_Model):
+    """Inputs for the schedule designer (MODEL.md section 4)."""
+
+    horizon: Int | None = None
+    tranches: dict[Id, Annotated[int, Field(strict=True)]] = Field(default_factory=dict)
+
+
+Schedule = tuple[Step, ...]
+
+
+class Scenario(_Model):
+    """A whole scenario: who, what, which agreements, and the parameters behind the numbers."""
+
+    name: Text = "untitled"
+    description: Text | None = None
+    period: Text = "period"
+    sources: dict[Id, Text] = Field(default_factory=dict)
+    parameters: dict[Id, Parameter] = Field(default_factory=dict)
+    dimensions: tuple[Id, ...] = ()
+    parties: tuple[Party, ...]
+    concessions: tuple[Concession, ...]
+    schedule: Schedule | None = None
+    schedules: dict[Id, Schedule] = Field(default_factory=dict)
+    design: DesignSpec | None = None
+
+    @model_validator(mode="after")
+    def _semantics(self) -> Scenario:
+        problems = scenario_problems(self)
+        if problems:
+            raise ScenarioError(problems)
+        return self
+
+    # ---------------------------------------------------------------- lookups
+
+    @cached_property
+    def party_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.parties)
+
+    @cached_property
+    def concession_ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.concessions)
+
+    def party(self, pid: str) -> Party:
+        for p in self.parties:
+            if p.id == pid:
+                return p
+        raise UsageError(f"unknown party {pid!r}{did_you_mean(pid, self.party_ids)}")
+
+    def concession(self, cid: str) -> Concession:
+        for c in self.concessions:
+            if c.id == cid:
+                return c
+        raise UsageError(f"unknown concession {cid!r}{did_you_mean(cid, self.concession_ids)}")
+
+    @property
+    def schedule_names(self) -> tuple[str, ...]:
+        """The names of the schedules this scenario carries (``schedule`` is ``default``)."""
+        names = list(self.schedules)
+        if self.schedule is not None:
+            names.insert(0, "default")
+        return tuple(names)
+
+    def get_schedule(self, name: str | None = None) -> Schedule:
+        """The schedule called ``name``; without a name, the only one (or ``schedule:``)."""
+        if name is None:
+            if self.schedule is not None:
+                return self.schedule
+            if len(self.schedules) == 1:
+                return next(iter(self.schedules.values()))
+            if not self.schedules:
+                raise UsageError(
+                    f"scenario {self.name!r} has no schedule to check; add a 'schedule:' or "
+                    "'schedules:' section, or let `detente design` find one"
+                )
+            raise UsageError(
+                f"scenario {self.name!r} has several schedules; choose one with --schedule "
+                f"NAME: {', '.join(self.schedules)}"
+            )
+        if name == "default" and self.schedule is not None:
+            return self.schedule
+        if name in self.schedules:
+            return self.schedules[name]
+        known = ", ".join(self.schedule_names) or "none"
+        raise UsageError(
+            f"no schedule named {name!r} (schedules: {known}){did_you_mean(name, self.schedule_names)}"
+        )
+
+    def iter_schedules(self) -> Iterator[tuple[str, Schedule]]:
+        if self.schedule is not None:
+            yield "default", self.schedule
+        yield from self.schedules.items()
+
+    # ---------------------------------------------------------------- parameters
+
+    def parameter_values(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Best values of every parameter, with ``overrides`` applied."""
+        values = {name: p.value for name, p in self.parameters.items()}
+        for name, value in (overrides or {}).items():
+            if name not in values:
+                raise UsageError(
+                    f"unknown parameter {name!r}{did_you_mean(name, values)}; parameters: "
+                    f"{', '.join(values) or 'none'}"
+                )
+            values[name] = float(value)
+        return values
+
+    def resolve(self, overrides: Mapping[str, float | str] | None = None) -> Scenario:
+        """A copy with every expression replaced by its number.
+
+        ``overrides`` maps parameter names to values, or dotted field paths to values or
+        expressions: ``{"leakage": 0.6, "DPRK.discount": 0.97, "relief.flow.DPRK": "2*x"}``.
+        A field path starts with a party id, a concession id or a top-level key. The result
+        is validated again, so an override that breaks the scenario raises ScenarioError.
+        """
+        params: dict[str, float] = {}
+        fields: dict[str, float | str] = {}
+        for key, value in (overrides or {}).items():
+            if "." in key:
+                fields[key] = value
+            elif key in self.parameters:
+                params[key] = _override_number(key, value)
+            else:
+                known = ", ".join(self.parameters) or "none"
+                raise UsageError(
+                    f"unknown parameter {key!r}{did_you_mean(key, self.parameters)} "
+                    f"(parameters: {known}; a field is written PARTY.field or CONCESSION.field)"
+                )
+        base = self.with_fields(fields) if fields else self
+        env = base.parameter_values(params)
+        data = _resolve_tree(base, env)
+        data["parameters"] = {
+            name: {**p.model_dump(exclude_defaults=True), "value": env[name]}
+            for name, p in base.parameters.items()
+        }
+        return Scenario.model_validate(data)
+
+    def with_fields(self, fields: Mapping[str, float | str]) -> Scenario:
+        """A copy with dotted field paths set (``DPRK.discount``, ``relief.flow.US``)."""
+        data = self.to_data()
+        for path, value in fields.items():
+            _set_path(data, path, value, self)
+        return Scenario.model_validate(data)
+
+    @property
+    def is_resolved(self) -> bool:
+        return not any(True for _ in _iter_exprs(self))
+
+    # ---------------------------------------------------------------- identity
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data as it would be written to a file (expressions as text)."""
+        return self.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the scenario: the provenance of every result."""
+        blob = json.dumps(self.to_data(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def _override_number(key: str, value: float | str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--set {key}: expected a number, found {value!r}") from None
+    if not math.isfinite(number):
+        raise UsageError(f"--set {key}: expected a finite number, found {value!r}")
+    return number
+
+
+def _resolve_tree(model: BaseModel, env: Mapping[str, float]) -> dict[str, Any]:
+    def walk(value: Any) -> Any:
+        if isinstance(value, Expr):
+            return float(value.evaluate(env))
+        if isinstance(value, BaseModel):
+            return {
+                name: walk(getattr(value, name))
+                for name in type(value).model_fields
+                if name in value.model_fields_set or name == "reversible"
+            }
+        if isinstance(value, tuple | list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    out = walk(model)
+    assert isinstance(out, dict)
+    return out
+
+
+def _iter_exprs(model: Any, loc: Loc = ()) -> Iterator[tuple[Loc, Expr]]:
+    """Every expression in ``model`` with its field path."""
+    if isinstance(model, Expr):
+        yield loc, model
+    elif isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            yield from _iter_exprs(getattr(model, name), (*loc, name))
+    elif isinstance(model, tuple | list):
+        for i, v in enumerate(model):
+            yield from _iter_exprs(v, (*loc, i))
+    elif isinstance(model, dict):
+        for k, v in model.items():
+            yield from _iter_exprs(v, (*loc, k))
+
+
+def _set_path(data: dict[str, Any], path: str, value: float | str, scn: Scenario) -> None:
+    parts = path.split(".")
+    head, rest = parts[0], parts[1:]
+    if head in scn.party_ids:
+        node: Any = data["parties"][scn.party_ids.index(head)]
+    elif head in scn.concession_ids:
+        node = data["concessions"][scn.concession_ids.index(head)]
+    elif head in Scenario.model_fields and rest:
+        node, rest = data.setdefault(head, {}), rest
+    else:
+        choices = [*scn.party_ids, *scn.concession_ids]
+        raise UsageError(
+            f"--set {path}: {head!r} is not a party, a concession or a section"
+            f"{did_you_mean(head, choices)}"
+        )
+    if not rest:
+        raise UsageError(f"--set {path}: name a field, e.g. {head}.discount or {head}.flow.X")
+    for part in rest[:-1]:
+        if not isinstance(node, dict):
+            raise UsageError(f"--set {path}: {part!r} is not a section")
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    if not isinstance(node, dict):
+        raise UsageError(f"--set {path}: cannot set a field there")
+    try:
+        node[rest[-1]] = float(value)
+    except (TypeError, ValueError):
+        node[rest[-1]] = value
+
+
+# --------------------------------------------------------------------------- semantics
+
+
+class _Checker:
+    """Collects every semantic problem of a scenario (see :func:`scenario_problems`)."""
+
+    def __init__(self, scn: Scenario) -> None:
+        self.scn = scn
+        self.problems: list[Problem] = []
+        self.env = {name: p.value for name, p in scn.parameters.items()}
+
+    def add(self, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(message, loc))
+
+    def number(self, value: float | int | Expr, loc: Loc) -> float | None:
+        if not isinstance(value, Expr):
+            return float(value)
+        unknown = sorted(value.names - self.env.keys())
+        if unknown:
+            name = unknown[0]
+            known = ", ".join(self.env) or "none are defined"
+            self.add(
+                loc,
+                f"unknown parameter {name!r} in {value.source!r}{did_you_mean(name, self.env)} "
+                f"(parameters: {known})",
+            )
+            return None
+        try:
+            return float(value.evaluate(self.env))
+        except ExpressionError as exc:
+            self.add(loc, str(exc))
+            return None
+
+    def whole(self, value: int | Expr, loc: Loc, what: str, low: int = 0) -> int | None:
+        number = self.number(value, loc)
+        if number is None:
+            return None
+        if abs(number - round(number)) > EPS:
+            self.add(loc, f"expected a whole number of periods for {what}, found {number:g}")
+            return None
+        if round(number) < low:
+            self.add(loc, f"expected {what} >= {low}, found {number:g}")
+            return None
+        return int(round(number))
+
+    def run(self) -> list[Problem]:
+        scn = self.scn
+        self.check_parameters()
+        dims = set(scn.dimensions)
+        self.unique(scn.dimensions, ("dimensions",), "dimension")
+        party_ids = [p.id for p in scn.parties]
+        conc_ids = [c.id for c in scn.concessions]
+        if not scn.parties:
+            self.add(("parties",), "expected at least one party, found none")
+        if not scn.concessions:
+            self.add(("concessions",), "expected at least one concession, found none")
+        self.unique(party_ids, ("parties",), "party id")
+        self.unique(conc_ids, ("concessions",), "concession id")
+        for i, cid in enumerate(conc_ids):
+            if cid in party_ids:
+                self.add(("concessions", i, "id"), f"{cid!r} is already a party id; use another id")
+        for i, p in enumerate(scn.parties):
+            d = self.number(p.discount, ("parties", i, "discount"))
+            if d is not None and not 0.0 < d < 1.0:
+                self.add(("parties", i, "discount"), f"expected a discount in (0, 1), found {d:g}")
+            for dim, w in p.weights.items():
+                if dim not in dims:
+                    self.add(
+                        ("parties", i, "weights", dim),
+                        f"unknown dimension {dim!r}{did_you_mean(dim, dims)} "
+                        f"(dimensions: {', '.join(scn.dimensions) or 'none declared'})",
+                    )
+                self.number(w, ("parties", i, "weights", dim))
+        pset = set(party_ids)
+        for i, c in enumerate(scn.concessions):
+            self.check_concession(i, c, pset, dims, set(conc_ids))
+        self.check_cycles()
+        if scn.schedule is not None:
+            self.check_schedule(scn.schedule, ("schedule",))
+        for name, sched in scn.schedules.items():
+            self.check_schedule(sched, ("schedules", name))
+        if scn.design is not None:
+            self.check_design(scn.design)
+        return self.problems
+
+    def unique(self, ids: Any, loc: Loc, what: str) -> None:
+        seen: dict[str, int] = {}
+        for i, x in enumerate(ids):
+            if x in seen:
+                self.add((*loc, i), f"duplicate {what} {x!r} (first at {loc[0]}[{seen[x]}])")
+            else:
+                seen[x] = i
+
+    def check_parameters(self) -> None:
+        for name, p in self.scn.parameters.items():
+            loc: Loc = ("parameters", name)
+            if not name.isidentifier() or name in ("min", "max"):
+                self.add(loc, f"parameter name {name!r} must be a plain identifier (letters, _)")
+            if p.integer and not float(p.value).is_integer():
+                self.add((*loc, "value"), f"expected a whole number (integer: true), found {p.value:g}")
+            if p.range is not None:
+                lo, hi = p.range
+                if not lo <= p.value <= hi:
+                    self.add(
+                        (*loc, "value"),
+                        f"expected the value inside its range [{lo:g}, {hi:g}], found {p.value:g}",
+                    )
+
+    def check_concession(
+        self, i: int, c: Concession, parties: set[str], dims: set[str], concs: set[str]
+    ) -> None:
+        loc: Loc = ("concessions", i)
+        if c.by not in parties:
+            self.add(
+                (*loc, "by"),
+                f"unknown party {c.by!r}{did_you_mean(c.by, parties)} "
+                f"(parties: {', '.join(sorted(parties))})",
+            )
+        for key in ("flow", "once"):
+            for pid, v in getattr(c, key).items():
+                if pid not in parties:
+                    self.add(
+                        (*loc, key, pid),
+                        f"unknown party {pid!r}{did_you_mean(pid, parties)} "
+                        f"(parties: {', '.join(sorted(parties))})",
+                    )
+                self.number(v, (*loc, key, pid))
+        for pid, effects in c.effects.items():
+            if pid not in parties:
+                self.add((*loc, "effects", pid), f"unknown party {pid!r}{did_you_mean(pid, parties)}")
+            if pid in c.flow:
+                self.add(
+                    (*loc, "effects", pid),
+                    f"party {pid!r} has both a flow and effects; give one or the other",
+                )
+            for dim, v in effects.items():
+                if dim not in dims:
+                    self.add(
+                        (*loc, "effects", pid, dim),
+                        f"unknown dimension {dim!r}{did_you_mean(dim, dims)} "
+                        f"(dimensions: {', '.join(sorted(dims)) or 'none declared'})",
+                    )
+                self.number(v, (*loc, "effects", pid, dim))
+        if c.reversible is not None:
+            self.whole(c.reversible.delay, (*loc, "reversible", "delay"), "a delay")
+            cost = self.number(c.reversible.cost, (*loc, "reversible", "cost"))
+            if cost is not None and cost < 0:
+                self.add((*loc, "reversible", "cost"), f"expected a cost >= 0, found {cost:g}")
+        self.whole(c.verification_lag, (*loc, "verification_lag"), "a verification lag")
+        if c.verification is not None:
+            v = c.verification
+            self.whole(v.lag, (*loc, "verification", "lag"), "a verification lag")
+            for key in ("detect", "false_alarm"):
+                prob = self.number(getattr(v, key), (*loc, "verification", key))
+                if prob is not None and not 0.0 <= prob <= 1.0:
+                    self.add((*loc, "verification", key), f"expected a probability in [0, 1], found {prob:g}")
+        for j, req in enumerate(c.requires):
+            if req == c.id:
+                self.add((*loc, "requires", j), f"{c.id!r} cannot require itself")
+            elif req not in concs:
+                self.add(
+                    (*loc, "requires", j),
+                    f"unknown concession {req!r}{did_you_mean(req, concs)}",
+                )
+
+    def check_cycles(self) -> None:
+        graph = {c.id: [r for r in c.requires if r != c.id] for c in self.scn.concessions}
+        index = {c.id: i for i, c in enumerate(self.scn.concessions)}
+        state: dict[str, int] = {}
+        reported: set[frozenset[str]] = set()
+
+        def visit(node: str, stack: list[str]) -> None:
+            state[node] = 1
+            stack.append(node)
+            for nxt in graph.get(node, []):
+                if nxt not in graph:
+                    continue
+                if state.get(nxt) == 1:
+                    cycle = [*stack[stack.index(nxt) :], nxt]
+                    key = frozenset(cycle)
+                    if key not in reported:
+                        reported.add(key)
+                        self.add(
+                            ("concessions", index[nxt], "requires"),
+                            "prerequisite cycle: " + " -> ".join(cycle),
+                        )
+                elif nxt not in state:
+                    visit(nxt, stack)
+            stack.pop()
+            state[node] = 2
+
+        for node in graph:
+            if node not in state:
+                visit(node, [])
+
+    def check_schedule(self, steps: Schedule, loc: Loc) -> None:
+        concs = {c.id: c for c in self.scn.concessions}
+        totals: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        periods: dict[str, list[tuple[int, float]]] = {}
+        for j, step in enumerate(steps):
+            sloc = (*loc, j)
+            c = concs.get(step.concession)
+            if c is None:
+                self.add(
+                    (*sloc, "concession"),
+                    f"unknown concession {step.concession!r}{did_you_mean(step.concession, concs)}",
+                )
+            period = self.whole(step.period, (*sloc, "period"), "a period")
+            if period is not None and period > MAX_HORIZON:
+                self.add((*sloc, "period"), f"expected a period <= {MAX_HORIZON}, found {period}")
+            amount = self.number(step.amount, (*sloc, "amount"))
+            if amount is not None and not 0.0 < amount <= 1.0 + EPS:
+                self.add((*sloc, "amount"), f"expected an amount in (0, 1], found {amount:g}")
+                amount = None
+            if c is None or amount is None:
+                continue
+            if not c.divisible and abs(amount - 1.0) > EPS:
+                self.add(
+                    (*sloc, "amount"),
+                    f"{c.id!r} is not divisible: schedule it whole (amount 1), found {amount:g}",
+                )
+            totals[c.id] = totals.get(c.id, 0.0) + amount
+            counts[c.id] = counts.get(c.id, 0) + 1
+            if period is not None:
+                periods.setdefault(c.id, []).append((period, amount))
+            if totals[c.id] > 1.0 + EPS:
+                self.add(
+                    (*sloc, "amount"),
+                    f"the amounts of {c.id!r} add up to {totals[c.id]:g}; at most 1 can be in force",
+                )
+            elif not c.divisible and counts[c.id] > 1:
+                self.add(sloc, f"{c.id!r} is not divisible: schedule it once")
+        # prerequisites: every step of k comes after each prerequisite is complete
+        for j, step in enumerate(steps):
+            c = concs.get(step.concession)
+            if c is None or not c.requires:
+                continue
+            period = self.whole(step.period, (*loc, j, "period"), "a period")
+            if period is None:
+                continue
+            for req in c.requires:
+                done = _completion(periods.get(req, []))
+                if done is None or done >= period:
+                    when = "never completed" if done is None else f"complete only in period {done}"
+                    self.add(
+                        (*loc, j),
+                        f"{c.id!r} requires {req!r} fully in force in an earlier period; "
+                        f"{req!r} is {when}",
+                    )
+
+    def check_design(self, design: DesignSpec) -> None:
+        if design.horizon is not None:
+            h = self.whole(design.horizon, ("design", "horizon"), "the horizon")
+            if h is not None and h > MAX_HORIZON:
+                self.add(("design", "horizon"), f"expected a horizon <= {MAX_HORIZON}, found {h}")
+        concs = {c.id: c for c in self.scn.concessions}
+        for cid, m in design.tranches.items():
+            loc: Loc = ("design", "tranches", cid)
+            c = concs.get(cid)
+            if c is None:
+                self.add(loc, f"unknown concession {cid!r}{did_you_mean(cid, concs)}")
+            elif not c.divisible and m != 1:
+                self.add(loc, f"{cid!r} is not divisible, so it cannot be split into {m} tranches")
+            if m < 1:
+                self.add(loc, f"expected at least 1 tranche, found {m}")
+            elif m > 64:
+                self.add(loc, f"expected at most 64 tranches, found {m}")
+
+
+def _completion(steps: list[tuple[int, float]]) -> int | None:
+    total = 0.0
+    for period, amount in sorted(steps):
+        total += amount
+        if total >= 1.0 - EPS:
+            return period
+    return None
+
+
+def scenario_problems(scn: Scenario) -> list[Problem]:
+    """Every semantic problem of ``scn`` (references, cycles, ranges, schedule totals)."""
+    return _Checker(scn).run()

@@ -1,0 +1,1 @@
+"""Files in and out: YAML with line-numbered errors, the case library, JSON Schema."""

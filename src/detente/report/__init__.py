@@ -1,0 +1,1 @@
+"""Rendering results for people: terminal views now; figures and HTML pages later."""
