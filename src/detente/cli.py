@@ -317,6 +317,81 @@ def check(
         raise typer.Exit(1)
 
 
+def _parse_tranches(items: list[str] | None) -> dict[str, int] | None:
+    from .core.errors import UsageError
+
+    if not items:
+        return None
+    out: dict[str, int] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            out[key.strip()] = int(value)
+        except ValueError:
+            raise UsageError(f"--tranches {item!r}: expected CONCESSION=N, e.g. --tranches relief=4") from None
+        if not sep or not key.strip():
+            raise UsageError(f"--tranches {item!r}: expected CONCESSION=N, e.g. --tranches relief=4")
+    return out
+
+
+@app.command()
+@_guard
+def design(
+    source: ScenarioArg,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", "-T", help="Latest period a step may take (default: the file's design.horizon).")
+    ] = None,
+    tranches: Annotated[
+        list[str] | None,
+        typer.Option("--tranches", help="Split a divisible concession into N equal tranches: CONCESSION=N (repeatable)."),
+    ] = None,
+    set_: SetOpt = None,
+    json_out: JsonOpt = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the scenario with the designed schedule added as 'designed'."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Stop the solver after this many seconds.")
+    ] = None,
+) -> None:
+    """Find the fastest schedule that is self-enforcing at every step (MODEL.md §4)."""
+    from .design.milp import design as run_design
+    from .design.render import roadmap_lines
+
+    scn = _load(source, set_)
+    result = run_design(scn, horizon, _parse_tranches(tranches), time_limit=time_limit)
+    if out is not None and result.schedule:
+        from .core.scenario import Scenario as _Scenario
+        from .io.yaml import dump
+
+        data = scn.to_data()
+        data.setdefault("schedules", {})["designed"] = [
+            {"period": t, "concession": k, "amount": a} for t, k, a in result.schedule
+        ]
+        dump(_Scenario.model_validate(data), out)
+    if json_out:
+        _print_json(result.to_dict())
+    else:
+        from rich.markup import escape
+
+        console = _console()
+        for line in roadmap_lines(result, scn):
+            console.print(escape(line))
+        if result.schedule:
+            from .analysis.enforcement import check as run_check
+            from .core.scenario import Step
+            from .report.terminal import render_check
+
+            steps = [Step(period=t, concession=k, amount=a) for t, k, a in result.schedule]
+            render_check(scn, run_check(scn, steps), console)
+    if out is not None:
+        if result.schedule:
+            _console(stderr=True).print(f"wrote {out} (check it with: detente check {out} --schedule designed)")
+        else:
+            _console(stderr=True).print(f"nothing written to {out}: no schedule was found")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -225,17 +225,30 @@ def _explain(
         action = f"undoing {_join(undone)}"
     else:
         action = f"withholding {skipped}"
-    kept = []
+    kept: list[str] = []
+    kept_for_good: list[str] = []
     for t, k, _ in sched.steps:
         if comp.giver[k] != party and t < rho and comp.flow[k, party] > 0:
-            kept.append(comp.labels[k])
+            if comp.fragile[k]:
+                kept.append(comp.labels[k])
+            else:
+                why = "irreversible" if not comp.reversible[k] else "not worth undoing"
+                kept_for_good.append(f"{comp.labels[k]} ({why})")
     watchers = [comp.party_ids[j] for j in range(comp.n_parties) if j != party]
     who = _join(watchers) or "the others"
     verb = "sees" if len(watchers) == 1 else "see"
-    keeps = f"it keeps {_join(kept[:3])} until {who} {verb}" if kept else f"it saves its costs until {who} {verb}"
+    seen_at = f"{who} {verb} the breach at the end of {p} {seen}"
+    if kept_for_good and kept:
+        keeps = f"it keeps {_join(kept_for_good[:3])} for good, and {_join(kept[:3])} until {seen_at}"
+    elif kept_for_good:
+        keeps = f"it keeps {_join(kept_for_good[:3])} for good; {seen_at}"
+    elif kept:
+        keeps = f"it keeps {_join(kept[:3])} until {seen_at}"
+    else:
+        keeps = f"it saves the cost of its own steps until {seen_at}"
     return (
-        f"In {p} {tau} {name} gains {gain:.3g} by {action}: {keeps} the breach at the end of "
-        f"{p} {seen}, which outweighs what it loses afterwards (the response starts in {p} {rho})."
+        f"In {p} {tau} {name} gains {gain:.3g} by {action}: {keeps}, which outweighs what it "
+        f"loses afterwards (the response starts in {p} {rho})."
     )
 
 

@@ -70,8 +70,8 @@ def render_scenario(scn: Scenario, console: Console) -> None:
     parties.add_column("id", style="bold cyan")
     parties.add_column("name")
     parties.add_column("discount", justify="right")
-    for p in scn.parties:
-        parties.add_row(p.id, escape(p.name or ""), _num(p.discount))
+    for party in scn.parties:
+        parties.add_row(party.id, escape(party.name or ""), _num(party.discount))
     console.print(parties)
 
     comp = compile_scenario(scn)
