@@ -1,0 +1,1 @@
+"""Monte Carlo simulation of strategies under imperfect verification, and classic repeated games."""

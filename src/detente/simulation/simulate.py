@@ -1,0 +1,241 @@
+"""``simulate``: strategies played against each other over many episodes, with summaries.
+
+The result keeps one row per episode (never one per period), so a million episodes fit in
+memory easily; summaries carry 95 % confidence intervals and the result records its
+provenance (scenario hash, schedule, strategies, seed, version).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .. import __version__
+from ..core.errors import UsageError, did_you_mean
+from ..core.scenario import Scenario, Step
+from .engine import BATCH, BatchOutput, batches, run_batch, spawn_generators
+from .setup import build_setup
+from .strategies.base import Strategy, make_strategy
+from .strategies import library as _library  # noqa: F401  (registers the built-in strategies)
+
+__all__ = ["MAX_EPISODES", "MAX_HORIZON", "SimulationResult", "simulate", "summarise"]
+
+#: Refused above these sizes.
+MAX_EPISODES = 10**8
+MAX_HORIZON = 10**4
+
+FloatArray = NDArray[np.float64]
+
+
+def _ci(values: FloatArray) -> dict[str, Any]:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return {"mean": None, "ci95": [None, None], "sd": None, "n": 0}
+    mean = float(v.mean())
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    half = 1.959963984540054 * sd / math.sqrt(v.size)
+    return {"mean": mean, "ci95": [mean - half, mean + half], "sd": sd, "n": int(v.size)}
+
+
+def _share_ci(flags: NDArray[np.bool_]) -> dict[str, Any]:
+    n = flags.size
+    p = float(flags.mean()) if n else 0.0
+    # Wilson interval: well behaved at 0 and 1
+    z = 1.959963984540054
+    denom = 1 + z * z / n if n else 1.0
+    centre = (p + z * z / (2 * n)) / denom if n else 0.0
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom if n else 0.0
+    return {"mean": p, "ci95": [max(0.0, centre - half), min(1.0, centre + half)], "n": int(n)}
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Per-episode outcomes of a simulation, with summaries and provenance."""
+
+    parties: tuple[str, ...]
+    strategies: dict[str, str]
+    episodes: int
+    seed: int | None
+    horizon: int
+    value: FloatArray  # [E, P]
+    package_in_force: FloatArray  # [E, P]
+    crisis: NDArray[np.bool_]
+    crisis_period: NDArray[np.int64]
+    first_breach_period: NDArray[np.int64]
+    first_breach_party: NDArray[np.int64]
+    completion_period: NDArray[np.int64]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def crisis_rate(self) -> float:
+        return float(self.crisis.mean())
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary (the contract of ``detente simulate --json``)."""
+        parties: dict[str, Any] = {}
+        for i, pid in enumerate(self.parties):
+            parties[pid] = {
+                "strategy": self.strategies[pid],
+                "value": _ci(self.value[:, i]),
+                "package_in_force": _ci(self.package_in_force[:, i]),
+                "first_breach_share": float((self.first_breach_party == i).mean()),
+            }
+        completed = self.completion_period >= 0
+        breached = self.first_breach_period >= 0
+        crisis_when = self.crisis_period[self.crisis].astype(float)
+        return {
+            "episodes": self.episodes,
+            "seed": self.seed,
+            "horizon": self.horizon,
+            "strategies": dict(self.strategies),
+            "parties": parties,
+            "crisis_rate": self.crisis_rate,
+            "crisis": {**_share_ci(self.crisis), "mean_period": _ci(crisis_when)["mean"]},
+            "completed": {
+                **_share_ci(completed),
+                "mean_period": _ci(self.completion_period[completed].astype(float))["mean"],
+            },
+            "breach": {
+                **_share_ci(breached),
+                "mean_period": _ci(self.first_breach_period[breached].astype(float))["mean"],
+            },
+            "provenance": dict(self.provenance),
+        }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One tidy row per episode (``pandas.DataFrame(result.to_records())``)."""
+        rows = []
+        for e in range(self.episodes):
+            row: dict[str, Any] = {"episode": e}
+            for i, pid in enumerate(self.parties):
+                row[f"value.{pid}"] = float(self.value[e, i])
+                row[f"package_in_force.{pid}"] = float(self.package_in_force[e, i])
+            row["crisis"] = bool(self.crisis[e])
+            row["crisis_period"] = int(self.crisis_period[e])
+            fb = int(self.first_breach_party[e])
+            row["first_breach_period"] = int(self.first_breach_period[e])
+            row["first_breach_party"] = self.parties[fb] if fb >= 0 else None
+            row["completion_period"] = int(self.completion_period[e])
+            rows.append(row)
+        return rows
+
+    def to_frame(self) -> Any:
+        """A tidy pandas DataFrame, one row per episode (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise UsageError("to_frame() needs pandas: pip install pandas") from None
+        data: dict[str, Any] = {"episode": np.arange(self.episodes)}
+        for i, pid in enumerate(self.parties):
+            data[f"value.{pid}"] = self.value[:, i]
+            data[f"package_in_force.{pid}"] = self.package_in_force[:, i]
+        data["crisis"] = self.crisis
+        data["crisis_period"] = self.crisis_period
+        data["first_breach_period"] = self.first_breach_period
+        data["first_breach_party"] = [self.parties[p] if p >= 0 else None for p in self.first_breach_party]
+        data["completion_period"] = self.completion_period
+        return pd.DataFrame(data)
+
+
+def _strategy_map(scn: Scenario, strategies: Mapping[str, str | Strategy]) -> list[Strategy]:
+    out = []
+    for pid in strategies:
+        if pid not in scn.party_ids:
+            raise UsageError(f"--strategy {pid}=...: unknown party{did_you_mean(pid, scn.party_ids)} (parties: {', '.join(scn.party_ids)})")
+    for i, pid in enumerate(scn.party_ids):
+        spec = strategies.get(pid, "reciprocal")
+        strat = make_strategy(spec)
+        side = strat.classifier.get("side", "any")
+        env = getattr(scn, "environment", None)
+        target = env.sanctions.target if env is not None and env.sanctions is not None else None
+        if side == "sender" and target == pid:
+            raise UsageError(
+                f"strategy {strat.name!r} is for the side that imposes sanctions; {pid} is their target"
+            )
+        if side == "target" and target is not None and target != pid:
+            raise UsageError(f"strategy {strat.name!r} is for the target of the sanctions ({target}), not {pid}")
+        del i
+        out.append(strat)
+    return out
+
+
+def simulate(
+    scenario: Scenario,
+    strategies: Mapping[str, str | Strategy],
+    episodes: int = 10_000,
+    seed: int | None = None,
+    *,
+    schedule: str | Sequence[Step] | None = None,
+    horizon: int = 120,
+    params: Mapping[str, float] | None = None,
+    batch_size: int = BATCH,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
+    """Play one strategy per party (``{"US": "reciprocal", "DPRK": "hedger"}``; parties not
+    named play ``reciprocal``) over ``episodes`` episodes of ``horizon`` periods.
+
+    ``progress(done, total)`` is called after every batch with episode counts.
+    """
+    if episodes <= 0:
+        raise UsageError(f"episodes must be at least 1, found {episodes}")
+    if episodes > MAX_EPISODES:
+        raise UsageError(f"episodes above {MAX_EPISODES:.0e} are refused, found {episodes}")
+    if horizon <= 0 or horizon > MAX_HORIZON:
+        raise UsageError(f"the horizon must be between 1 and {MAX_HORIZON}, found {horizon}")
+    setup = build_setup(scenario, schedule, params)
+    last = int(setup.step_period.max(initial=-1))
+    if last >= horizon:
+        raise UsageError(f"the schedule runs to period {last}; use a horizon above it (--horizon {last + 12})")
+    strats = _strategy_map(scenario, strategies)
+    sizes = batches(episodes, batch_size)
+    rngs = spawn_generators(seed, len(sizes))
+    outputs: list[BatchOutput] = []
+    started = time.perf_counter()
+    done = 0
+    for size, rng in zip(sizes, rngs, strict=True):
+        outputs.append(run_batch(setup, [s.clone() for s in strats], size, horizon, rng))
+        done += size
+        if progress is not None:
+            progress(done, episodes)
+    elapsed = time.perf_counter() - started
+
+    def cat(name: str) -> Any:
+        return np.concatenate([getattr(o, name) for o in outputs])
+
+    names = {pid: repr(s) for pid, s in zip(scenario.party_ids, strats, strict=True)}
+    return SimulationResult(
+        parties=scenario.party_ids,
+        strategies=names,
+        episodes=episodes,
+        seed=seed,
+        horizon=horizon,
+        value=cat("value"),
+        package_in_force=cat("package_in_force"),
+        crisis=cat("crisis"),
+        crisis_period=cat("crisis_period"),
+        first_breach_period=cat("first_breach_period"),
+        first_breach_party=cat("first_breach_party"),
+        completion_period=cat("completion_period"),
+        provenance={
+            "analysis": "simulate",
+            "scenario": scenario.name,
+            "scenario_hash": scenario.content_hash,
+            "schedule": schedule if isinstance(schedule, str) or schedule is None else "custom",
+            "parameters": dict(setup.comp.params),
+            "seed": seed,
+            "batch_size": batch_size,
+            "version": __version__,
+            "seconds": elapsed,
+        },
+    )
+
+
+def summarise(result: SimulationResult) -> dict[str, Any]:
+    """Alias of :meth:`SimulationResult.summary`."""
+    return result.summary()
