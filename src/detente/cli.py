@@ -392,6 +392,196 @@ def design(
             _console(stderr=True).print(f"nothing written to {out}: no schedule was found")
 
 
+def _parse_strategies(items: list[str] | None) -> dict[str, str]:
+    from .core.errors import UsageError
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        party, sep, name = item.partition("=")
+        if not sep or not party.strip() or not name.strip():
+            raise UsageError(f"--strategy {item!r}: expected PARTY=STRATEGY, e.g. --strategy US=reciprocal")
+        out[party.strip()] = name.strip()
+    return out
+
+
+class _Progress:
+    """A Rich progress bar on stderr for long runs; silent for short ones and with --json."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=_console(stderr=True),
+                transient=True,
+            )
+            self.bar.__enter__()
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if self.task is None:
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@app.command()
+@_guard
+def simulate(
+    source: ScenarioArg,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option("--strategy", help="PARTY=STRATEGY (repeatable); parties not named play reciprocal."),
+    ] = None,
+    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Number of episodes.")] = 10_000,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.")] = None,
+    schedule: ScheduleOpt = None,
+    horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.")] = 120,
+    set_: SetOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Monte Carlo: strategies under late or wrong verification, domestic pressure and shocks."""
+    from .simulation.simulate import simulate as run_simulate
+
+    scn = _load(source, set_)
+    strategies = _parse_strategies(strategy)
+    if schedule is None and len(scn.schedule_names) > 1:
+        from .core.errors import UsageError
+
+        raise UsageError(f"choose a schedule with --schedule NAME: {', '.join(scn.schedule_names)}")
+    with _Progress("simulating", enabled=not json_out and episodes * horizon >= 2_000_000) as bar:
+        result = run_simulate(scn, strategies, episodes, seed, schedule=schedule, horizon=horizon, progress=bar)
+    summary = result.summary()
+    if json_out:
+        _print_json(summary)
+        return
+    from .report.terminal import render_simulation
+
+    render_simulation(scn, summary, _console())
+
+
+@app.command()
+@_guard
+def tournament(
+    source: Annotated[
+        str | None, typer.Argument(help="A scenario file or case name (omit with --game).")
+    ] = None,
+    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Episodes per pairing.")] = 1000,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.")] = None,
+    schedule: ScheduleOpt = None,
+    horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.")] = 120,
+    pool: Annotated[
+        list[str] | None,
+        typer.Option("--pool", help="PARTY=a,b,c: the strategies one side may play (default: all it may)."),
+    ] = None,
+    set_: SetOpt = None,
+    game: Annotated[
+        str | None, typer.Option("--game", help="Play a classic repeated game instead: prisoners-dilemma.")
+    ] = None,
+    strategies: Annotated[
+        str | None, typer.Option("--strategies", help="With --game: comma-separated classic strategies.")
+    ] = None,
+    turns: Annotated[int, typer.Option("--turns", help="With --game: turns per match.")] = 200,
+    repetitions: Annotated[int, typer.Option("--repetitions", help="With --game: repetitions per match.")] = 10,
+    noise: Annotated[float, typer.Option("--noise", help="With --game: probability a move is flipped.")] = 0.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Every strategy of one side against every strategy of the other: the outcome matrix."""
+    from .core.errors import UsageError
+
+    if game is not None:
+        from .simulation.classic import CLASSIC_STRATEGIES, round_robin
+
+        _check_game(game)
+        names = [s.strip() for s in (strategies or "").split(",") if s.strip()] or list(CLASSIC_STRATEGIES)
+        result = round_robin(names, turns=turns, repetitions=repetitions, noise=noise, seed=seed)
+        if json_out:
+            _print_json(result.to_dict())
+        else:
+            from .report.terminal import render_classic_tournament
+
+            render_classic_tournament(result.to_dict(), _console())
+        return
+    if source is None:
+        raise UsageError("give a scenario file or case name, or --game prisoners-dilemma")
+    from .simulation.tournament import tournament as run_tournament
+
+    scn = _load(source, set_)
+    pools: dict[str, list[str]] = {}
+    for item in pool or []:
+        party, sep, names = item.partition("=")
+        if not sep:
+            raise UsageError(f"--pool {item!r}: expected PARTY=a,b,c")
+        pools[party.strip()] = [n.strip() for n in names.split(",") if n.strip()]
+    names_to_run = [schedule] if schedule is not None else (list(scn.schedule_names) or [None])
+    payloads = []
+    for name in names_to_run:
+        with _Progress(f"tournament {name or ''}".strip(), enabled=not json_out) as bar:
+            res = run_tournament(
+                scn, pools, episodes, seed, schedule=name, horizon=horizon, progress=bar
+            )
+        payloads.append(res.to_dict())
+    if json_out:
+        _print_json(payloads[0] if len(payloads) == 1 else {"schedules": {p["schedule"]: p for p in payloads}})
+        return
+    from .report.terminal import render_tournament
+
+    for payload in payloads:
+        render_tournament(payload, _console())
+
+
+def _check_game(game: str) -> None:
+    from .core.errors import UsageError, did_you_mean
+
+    if game != "prisoners-dilemma":
+        raise UsageError(f"unknown game {game!r}{did_you_mean(game, ['prisoners-dilemma'])} (games: prisoners-dilemma)")
+
+
+@app.command()
+@_guard
+def match(
+    a: Annotated[str, typer.Argument(help="First classic strategy, e.g. tit-for-tat.")],
+    b: Annotated[str, typer.Argument(help="Second classic strategy.")],
+    game: Annotated[str, typer.Option("--game", help="The stage game.")] = "prisoners-dilemma",
+    turns: Annotated[int, typer.Option("--turns", help="Turns per match.")] = 200,
+    noise: Annotated[float, typer.Option("--noise", help="Probability each move is flipped.")] = 0.0,
+    repetitions: Annotated[int, typer.Option("--repetitions", help="Independent repetitions.")] = 1,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """One classic repeated-game match (iterated prisoner's dilemma, R,S,T,P = 3,0,5,1)."""
+    from .simulation.classic import play_match
+
+    _check_game(game)
+    result = play_match(a, b, turns=turns, noise=noise, repetitions=repetitions, seed=seed)
+    data = result.to_dict()
+    if json_out:
+        _print_json(data)
+        return
+    console = _console()
+    scores = data["scores"]
+    console.print(f"[bold]{a}[/] vs [bold]{b}[/], {turns} turns, noise {noise:g}: scores {scores[0]:g} - {scores[1]:g}")
+    for key, value in data.items():
+        if key not in ("scores", "provenance"):
+            console.print(f"  {key}: {value}")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -182,3 +182,79 @@ def render_check(
             reasons.append(Text("• No parameter flips the verdict within its range.", style="dim"))
     parts.append(Group(*reasons))
     console.print(Panel(Group(*parts), title=Text(f"{title}: ") + verdict, title_align="left"))
+
+
+def _fmt_ci(stat: dict[str, Any]) -> str:
+    if stat.get("mean") is None:
+        return "-"
+    lo, hi = stat["ci95"]
+    return f"{stat['mean']:.4g} [{lo:.4g}, {hi:.4g}]"
+
+
+def render_simulation(scn: Scenario, summary: dict[str, Any], console: Console) -> None:
+    """Per-party outcomes with 95 % confidence intervals, crisis and completion rates."""
+    table = Table(
+        title=f"{summary['episodes']:,} episodes, {summary['horizon']} {scn.period}s, seed {summary['seed']}",
+        title_justify="left",
+    )
+    for col in ("party", "strategy", "value (95% CI)", "package in force", "first to breach"):
+        table.add_column(col)
+    for pid, row in summary["parties"].items():
+        table.add_row(
+            pid,
+            escape(row["strategy"]),
+            _fmt_ci(row["value"]),
+            _fmt_ci(row["package_in_force"]),
+            f"{row['first_breach_share']:.1%}",
+        )
+    console.print(table)
+    crisis = summary["crisis"]
+    done = summary["completed"]
+    breach = summary["breach"]
+    lines = [
+        f"crisis in {crisis['mean']:.1%} of episodes [{crisis['ci95'][0]:.1%}, {crisis['ci95'][1]:.1%}]"
+        + (f", on average in {scn.period} {crisis['mean_period']:.1f}" if crisis.get("mean_period") is not None else ""),
+        f"schedule completed in {done['mean']:.1%}"
+        + (f", on average by {scn.period} {done['mean_period']:.1f}" if done.get("mean_period") is not None else ""),
+        f"someone breached in {breach['mean']:.1%}"
+        + (f", first on average in {scn.period} {breach['mean_period']:.1f}" if breach.get("mean_period") is not None else ""),
+    ]
+    console.print("\n".join(lines))
+
+
+def render_tournament(payload: dict[str, Any], console: Console) -> None:
+    """The outcome matrix: each cell shows both sides' mean values and the crisis rate."""
+    a, b = payload["sides"]
+    title = f"Tournament ({payload['episodes']:,} episodes per pairing"
+    title += f", schedule {payload['schedule']!r})" if payload.get("schedule") else ")"
+    table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column(f"{a} \\ {b}", style="bold")
+    for col in payload["columns"]:
+        table.add_column(col, justify="right")
+    for r, row in enumerate(payload["rows"]):
+        cells = []
+        for c in range(len(payload["columns"])):
+            va = payload["value"][a][r][c]
+            vb = payload["value"][b][r][c]
+            crisis = payload["crisis_rate"][r][c]
+            cell = f"{va:.3g} / {vb:.3g}"
+            if crisis > 0:
+                cell += f"\ncrisis {crisis:.0%}"
+            cells.append(cell)
+        table.add_row(row, *cells)
+    table.caption = f"cells: mean value to {a} / to {b}"
+    console.print(table)
+
+
+def render_classic_tournament(payload: dict[str, Any], console: Console) -> None:
+    """Ranking of a classic round robin."""
+    table = Table(title="Round robin", title_justify="left")
+    table.add_column("rank", justify="right")
+    table.add_column("strategy")
+    table.add_column("mean score per turn", justify="right")
+    ranking = payload.get("ranking") or []
+    means = payload.get("mean_scores") or {}
+    for i, name in enumerate(ranking, 1):
+        value = means.get(name)
+        table.add_row(str(i), name, f"{value:.4f}" if isinstance(value, int | float) else str(value))
+    console.print(table)
