@@ -1,177 +1,25 @@
-"""The ``detente`` command line: thin wiring from arguments to the library and back.
-
-Every command loads a scenario (a file or a built-in case name), calls one library function
-and renders its result with Rich, or as JSON with ``--json``. Errors a user can fix print one
-clear message per problem and exit with code 2; nothing prints a traceback unless
-``DETENTE_DEBUG=1`` is set. Heavy libraries are imported inside the commands so that
-``detente --help`` answers at once.
-"""
+"""The core commands: cases, validate, show, schema, check, design, simulate, tournament, match."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:  # pragma: no cover
-    from rich.console import Console
-
-    from .analysis.enforcement import EnforcementReport
-    from .core.scenario import Scenario
-
-app = typer.Typer(
-    name="detente",
-    help=(
-        "Design and stress-test phased, reciprocal agreements between adversaries: check "
-        "whether a phasing is self-enforcing, design the fastest one that is, and see why."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+from .app import (
+    JsonOpt,
+    ScenarioArg,
+    ScheduleOpt,
+    SetOpt,
+    _console,
+    _guard,
+    _load,
+    _print_json,
+    app,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-ScenarioArg = Annotated[str, typer.Argument(help="A scenario file (YAML) or a built-in case name, e.g. hanoi-2019.")]
-ScheduleOpt = Annotated[
-    str | None, typer.Option("--schedule", "-s", help="Which named schedule to use (default: all, or the only one).")
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        help="What-if override: PARAM=VALUE or PARTY.field=VALUE or CONCESSION.field=VALUE (repeatable).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err = _console(stderr=True)
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-def _guard(func: F) -> F:
-    """Turn detente errors into one clear message and exit code 2; never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .core.errors import DetenteError, ScenarioError
-
-        try:
-            return func(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except ScenarioError as exc:
-            err = _console(stderr=True)
-            from rich.markup import escape
-
-            err.print(f"[bold red]error:[/] {escape(exc.render())}")
-            raise typer.Exit(2) from None
-        except DetenteError as exc:
-            from rich.markup import escape
-
-            _fail(escape(str(exc)), exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted", 130)
-        except BrokenPipeError:
-            raise typer.Exit(0) from None
-        except Exception as exc:  # a bug: say so plainly, no traceback unless debugging
-            if os.environ.get("DETENTE_DEBUG"):
-                raise
-            from rich.markup import escape
-
-            _fail(
-                f"internal error ({type(exc).__name__}: {escape(str(exc))}). This is a bug in "
-                "detente; rerun with DETENTE_DEBUG=1 for the traceback and please report it.",
-                70,
-            )
-        return None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _parse_sets(items: list[str] | None) -> dict[str, float | str]:
-    from .core.errors import UsageError
-
-    out: dict[str, float | str] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
-        key, value = (s.strip() for s in item.split("=", 1))
-        if not key or not value:
-            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
-        try:
-            out[key] = float(value)
-        except ValueError:
-            out[key] = value
-    return out
-
-
-def _load(source: str, sets: list[str] | None = None) -> Scenario:
-    """Load a scenario and apply --set overrides (parameters stay parameters)."""
-    from .io.yaml import load
-
-    scn = load(source)
-    overrides = _parse_sets(sets)
-    if not overrides:
-        return scn
-    fields = {k: v for k, v in overrides.items() if "." in k}
-    params = {k: v for k, v in overrides.items() if "." not in k}
-    from .core.errors import UsageError
-    from .core.scenario import Scenario as _Scenario
-
-    for key, value in params.items():
-        if key not in scn.parameters:
-            known = ", ".join(scn.parameters) or "none"
-            from .core.errors import did_you_mean
-
-            raise UsageError(
-                f"--set {key}: unknown parameter{did_you_mean(key, scn.parameters)} (parameters: "
-                f"{known}; a field is written PARTY.field or CONCESSION.field)"
-            )
-        if isinstance(value, str):
-            raise UsageError(f"--set {key}: expected a number, found {value!r}")
-    if fields:
-        scn = scn.with_fields(fields)
-    if params:
-        data = scn.to_data()
-        for key, value in params.items():
-            data["parameters"][key]["value"] = value
-            rng = data["parameters"][key].get("range")
-            if rng is not None and not rng[0] <= float(value) <= rng[1]:
-                data["parameters"][key]["range"] = [min(rng[0], float(value)), max(rng[1], float(value))]
-        scn = _Scenario.model_validate(data)
-    return scn
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n")
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
 
 # --------------------------------------------------------------------------- commands
 
@@ -180,7 +28,7 @@ def _json_default(obj: Any) -> Any:
 @_guard
 def cases(json_out: JsonOpt = False) -> None:
     """List the built-in case library."""
-    from .io.yaml import builtin_cases
+    from ..io.yaml import builtin_cases
 
     names = builtin_cases()
     if json_out:
@@ -206,8 +54,8 @@ def validate(
     """Check scenario files and report every problem, with file, line and field."""
     from rich.markup import escape
 
-    from .core.errors import DetenteError, Problem, ScenarioError
-    from .io.yaml import load
+    from ..core.errors import DetenteError, Problem, ScenarioError
+    from ..io.yaml import load
 
     results: list[dict[str, Any]] = []
     failed = False
@@ -243,7 +91,7 @@ def validate(
 @_guard
 def show(source: ScenarioArg, set_: SetOpt = None) -> None:
     """Show a scenario: parties, concessions and each schedule as a timeline."""
-    from .report.terminal import render_scenario
+    from ..report.terminal import render_scenario
 
     scn = _load(source, set_)
     render_scenario(scn, _console())
@@ -253,7 +101,7 @@ def show(source: ScenarioArg, set_: SetOpt = None) -> None:
 @_guard
 def schema(out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")] = None) -> None:
     """Print the JSON Schema of scenario files (for editors and validators)."""
-    from .io.schema import scenario_json_schema
+    from ..io.schema import scenario_json_schema
 
     text = json.dumps(scenario_json_schema(), indent=2)
     if out is not None:
@@ -277,7 +125,7 @@ def check(
     strict: Annotated[bool, typer.Option("--strict", help="Exit with code 1 when a schedule is not self-enforcing.")] = False,
 ) -> None:
     """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
-    from .analysis.enforcement import check as run_check
+    from ..analysis.enforcement import check as run_check
 
     scn = _load(source, set_)
     names: list[str | None]
@@ -292,7 +140,7 @@ def check(
         report = run_check(scn, name, leverage=leverage)
         tips = None
         if tipping:
-            from .analysis.tipping import tipping_points
+            from ..analysis.tipping import tipping_points
 
             tips = tipping_points(scn, name)
         reports.append((name, report, tips))
@@ -308,7 +156,7 @@ def check(
         else:
             _print_json({"schedules": {str(n): p for (n, _, _), p in zip(reports, payloads, strict=True)}})
     else:
-        from .report.terminal import render_check
+        from ..report.terminal import render_check
 
         console = _console()
         for _, report, tips in reports:
@@ -318,7 +166,7 @@ def check(
 
 
 def _parse_tranches(items: list[str] | None) -> dict[str, int] | None:
-    from .core.errors import UsageError
+    from ..core.errors import UsageError
 
     if not items:
         return None
@@ -356,14 +204,14 @@ def design(
     ] = None,
 ) -> None:
     """Find the fastest schedule that is self-enforcing at every step (MODEL.md §4)."""
-    from .design.milp import design as run_design
-    from .design.render import roadmap_lines
+    from ..design.milp import design as run_design
+    from ..design.render import roadmap_lines
 
     scn = _load(source, set_)
     result = run_design(scn, horizon, _parse_tranches(tranches), time_limit=time_limit)
     if out is not None and result.schedule:
-        from .core.scenario import Scenario as _Scenario
-        from .io.yaml import dump
+        from ..core.scenario import Scenario as _Scenario
+        from ..io.yaml import dump
 
         data = scn.to_data()
         data.setdefault("schedules", {})["designed"] = [
@@ -379,9 +227,9 @@ def design(
         for line in roadmap_lines(result, scn):
             console.print(escape(line))
         if result.schedule:
-            from .analysis.enforcement import check as run_check
-            from .core.scenario import Step
-            from .report.terminal import render_check
+            from ..analysis.enforcement import check as run_check
+            from ..core.scenario import Step
+            from ..report.terminal import render_check
 
             steps = [Step(period=t, concession=k, amount=a) for t, k, a in result.schedule]
             render_check(scn, run_check(scn, steps), console)
@@ -393,7 +241,7 @@ def design(
 
 
 def _parse_strategies(items: list[str] | None) -> dict[str, str]:
-    from .core.errors import UsageError
+    from ..core.errors import UsageError
 
     out: dict[str, str] = {}
     for item in items or []:
@@ -415,7 +263,13 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.enabled:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(
                 TextColumn("{task.description}"),
@@ -457,12 +311,12 @@ def simulate(
     json_out: JsonOpt = False,
 ) -> None:
     """Monte Carlo: strategies under late or wrong verification, domestic pressure and shocks."""
-    from .simulation.simulate import simulate as run_simulate
+    from ..simulation.simulate import simulate as run_simulate
 
     scn = _load(source, set_)
     strategies = _parse_strategies(strategy)
     if schedule is None and len(scn.schedule_names) > 1:
-        from .core.errors import UsageError
+        from ..core.errors import UsageError
 
         raise UsageError(f"choose a schedule with --schedule NAME: {', '.join(scn.schedule_names)}")
     with _Progress("simulating", enabled=not json_out and episodes * horizon >= 2_000_000) as bar:
@@ -471,7 +325,7 @@ def simulate(
     if json_out:
         _print_json(summary)
         return
-    from .report.terminal import render_simulation
+    from ..report.terminal import render_simulation
 
     render_simulation(scn, summary, _console())
 
@@ -503,10 +357,10 @@ def tournament(
     json_out: JsonOpt = False,
 ) -> None:
     """Every strategy of one side against every strategy of the other: the outcome matrix."""
-    from .core.errors import UsageError
+    from ..core.errors import UsageError
 
     if game is not None:
-        from .simulation.classic import CLASSIC_STRATEGIES, round_robin
+        from ..simulation.classic import CLASSIC_STRATEGIES, round_robin
 
         _check_game(game)
         names = [s.strip() for s in (strategies or "").split(",") if s.strip()] or list(CLASSIC_STRATEGIES)
@@ -514,13 +368,13 @@ def tournament(
         if json_out:
             _print_json(result.to_dict())
         else:
-            from .report.terminal import render_classic_tournament
+            from ..report.terminal import render_classic_tournament
 
             render_classic_tournament(result.to_dict(), _console())
         return
     if source is None:
         raise UsageError("give a scenario file or case name, or --game prisoners-dilemma")
-    from .simulation.tournament import tournament as run_tournament
+    from ..simulation.tournament import tournament as run_tournament
 
     scn = _load(source, set_)
     pools: dict[str, list[str]] = {}
@@ -540,14 +394,14 @@ def tournament(
     if json_out:
         _print_json(payloads[0] if len(payloads) == 1 else {"schedules": {p["schedule"]: p for p in payloads}})
         return
-    from .report.terminal import render_tournament
+    from ..report.terminal import render_tournament
 
     for payload in payloads:
         render_tournament(payload, _console())
 
 
 def _check_game(game: str) -> None:
-    from .core.errors import UsageError, did_you_mean
+    from ..core.errors import UsageError, did_you_mean
 
     if game != "prisoners-dilemma":
         raise UsageError(f"unknown game {game!r}{did_you_mean(game, ['prisoners-dilemma'])} (games: prisoners-dilemma)")
@@ -566,7 +420,7 @@ def match(
     json_out: JsonOpt = False,
 ) -> None:
     """One classic repeated-game match (iterated prisoner's dilemma, R,S,T,P = 3,0,5,1)."""
-    from .simulation.classic import play_match
+    from ..simulation.classic import play_match
 
     _check_game(game)
     result = play_match(a, b, turns=turns, noise=noise, repetitions=repetitions, seed=seed)
@@ -580,15 +434,3 @@ def match(
     for key, value in data.items():
         if key not in ("scores", "provenance"):
             console.print(f"  {key}: {value}")
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except BrokenPipeError:  # pragma: no cover - e.g. `detente check ... | head`
-        sys.stderr.close()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

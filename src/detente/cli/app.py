@@ -1,0 +1,171 @@
+"""The shared pieces of the ``detente`` command line: the Typer app, options, errors, output.
+
+Every command loads a scenario (a file or a built-in case name), calls one library function
+and renders its result with Rich, or as JSON with ``--json``. Errors a user can fix print one
+clear message per problem and exit with code 2; nothing prints a traceback unless
+``DETENTE_DEBUG=1`` is set. Heavy libraries are imported inside the commands so that
+``detente --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from ...core.scenario import Scenario
+
+app = typer.Typer(
+    name="detente",
+    help=(
+        "Design and stress-test phased, reciprocal agreements between adversaries: check "
+        "whether a phasing is self-enforcing, design the fastest one that is, and see why."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ScenarioArg = Annotated[str, typer.Argument(help="A scenario file (YAML) or a built-in case name, e.g. hanoi-2019.")]
+ScheduleOpt = Annotated[
+    str | None, typer.Option("--schedule", "-s", help="Which named schedule to use (default: all, or the only one).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="What-if override: PARAM=VALUE or PARTY.field=VALUE or CONCESSION.field=VALUE (repeatable).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err = _console(stderr=True)
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _guard(func: F) -> F:
+    """Turn detente errors into one clear message and exit code 2; never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ...core.errors import DetenteError, ScenarioError
+
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ScenarioError as exc:
+            err = _console(stderr=True)
+            from rich.markup import escape
+
+            err.print(f"[bold red]error:[/] {escape(exc.render())}")
+            raise typer.Exit(2) from None
+        except DetenteError as exc:
+            from rich.markup import escape
+
+            _fail(escape(str(exc)), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            raise typer.Exit(0) from None
+        except Exception as exc:  # a bug: say so plainly, no traceback unless debugging
+            if os.environ.get("DETENTE_DEBUG"):
+                raise
+            from rich.markup import escape
+
+            _fail(
+                f"internal error ({type(exc).__name__}: {escape(str(exc))}). This is a bug in "
+                "detente; rerun with DETENTE_DEBUG=1 for the traceback and please report it.",
+                70,
+            )
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_sets(items: list[str] | None) -> dict[str, float | str]:
+    from ...core.errors import UsageError
+
+    out: dict[str, float | str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
+        key, value = (s.strip() for s in item.split("=", 1))
+        if not key or not value:
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _load(source: str, sets: list[str] | None = None) -> Scenario:
+    """Load a scenario and apply --set overrides (parameters stay parameters)."""
+    from ...io.yaml import load
+
+    scn = load(source)
+    overrides = _parse_sets(sets)
+    if not overrides:
+        return scn
+    fields = {k: v for k, v in overrides.items() if "." in k}
+    params = {k: v for k, v in overrides.items() if "." not in k}
+    from ...core.errors import UsageError
+    from ...core.scenario import Scenario as _Scenario
+
+    for key, value in params.items():
+        if key not in scn.parameters:
+            known = ", ".join(scn.parameters) or "none"
+            from ...core.errors import did_you_mean
+
+            raise UsageError(
+                f"--set {key}: unknown parameter{did_you_mean(key, scn.parameters)} (parameters: "
+                f"{known}; a field is written PARTY.field or CONCESSION.field)"
+            )
+        if isinstance(value, str):
+            raise UsageError(f"--set {key}: expected a number, found {value!r}")
+    if fields:
+        scn = scn.with_fields(fields)
+    if params:
+        data = scn.to_data()
+        for key, value in params.items():
+            data["parameters"][key]["value"] = value
+            rng = data["parameters"][key].get("range")
+            if rng is not None and not rng[0] <= float(value) <= rng[1]:
+                data["parameters"][key]["range"] = [min(rng[0], float(value)), max(rng[1], float(value))]
+        scn = _Scenario.model_validate(data)
+    return scn
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
