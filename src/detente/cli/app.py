@@ -21,7 +21,7 @@ import typer
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from ...core.scenario import Scenario
+    from ..core.scenario import Scenario
 
 app = typer.Typer(
     name="detente",
@@ -68,7 +68,7 @@ def _guard(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ...core.errors import DetenteError, ScenarioError
+        from ..core.errors import DetenteError, ScenarioError
 
         try:
             return func(*args, **kwargs)
@@ -104,7 +104,7 @@ def _guard(func: F) -> F:
 
 
 def _parse_sets(items: list[str] | None) -> dict[str, float | str]:
-    from ...core.errors import UsageError
+    from ..core.errors import UsageError
 
     out: dict[str, float | str] = {}
     for item in items or []:
@@ -122,7 +122,7 @@ def _parse_sets(items: list[str] | None) -> dict[str, float | str]:
 
 def _load(source: str, sets: list[str] | None = None) -> Scenario:
     """Load a scenario and apply --set overrides (parameters stay parameters)."""
-    from ...io.yaml import load
+    from ..io.yaml import load
 
     scn = load(source)
     overrides = _parse_sets(sets)
@@ -130,13 +130,13 @@ def _load(source: str, sets: list[str] | None = None) -> Scenario:
         return scn
     fields = {k: v for k, v in overrides.items() if "." in k}
     params = {k: v for k, v in overrides.items() if "." not in k}
-    from ...core.errors import UsageError
-    from ...core.scenario import Scenario as _Scenario
+    from ..core.errors import UsageError
+    from ..core.scenario import Scenario as _Scenario
 
     for key, value in params.items():
         if key not in scn.parameters:
             known = ", ".join(scn.parameters) or "none"
-            from ...core.errors import did_you_mean
+            from ..core.errors import did_you_mean
 
             raise UsageError(
                 f"--set {key}: unknown parameter{did_you_mean(key, scn.parameters)} (parameters: "
