@@ -130,9 +130,7 @@ def get_game(game: str | Game) -> Game:
         return game
     found = GAMES.get(str(game).strip())
     if found is None:
-        raise UsageError(
-            f"unknown game {game!r}{did_you_mean(str(game), GAMES)} (known: {', '.join(GAMES)})"
-        )
+        raise UsageError(f"unknown game {game!r}{did_you_mean(str(game), GAMES)} (known: {', '.join(GAMES)})")
     return found
 
 
@@ -202,7 +200,7 @@ class ClassicStrategy:
             )
         merged = {**defaults, **params}
         self.check_params(merged)
-        self._params: Mapping[str, Any] = MappingProxyType(merged)
+        self._params: dict[str, Any] = merged
 
     @classmethod
     def parameters(cls) -> dict[str, Any]:
@@ -214,7 +212,7 @@ class ClassicStrategy:
 
     @property
     def params(self) -> Mapping[str, Any]:
-        return self._params
+        return MappingProxyType(self._params)
 
     @property
     def traits(self) -> Mapping[str, Any]:
@@ -240,7 +238,7 @@ class ClassicStrategy:
         return self.label
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and dict(self._params) == dict(other._params)
+        return type(other) is type(self) and self._params == other._params
 
     def __hash__(self) -> int:
         return hash((type(self), tuple(sorted(self._params.items()))))

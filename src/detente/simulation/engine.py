@@ -91,9 +91,15 @@ def run_batch(
     variants = setup.variants
     v0 = variants[0]
     multi = len(variants) > 1
-    any_detect_noise = bool((s_detect < 1).any() or (setup.detect < 1).any())
     fa_rate = setup.false_alarm
     any_false_alarm = bool((fa_rate > 0).any())
+    fa_cols = np.flatnonzero(fa_rate > 0)
+    fa_giver = [np.flatnonzero(comp.giver[fa_cols] == i) for i in range(P)]
+    noisy_steps = np.flatnonzero(s_detect < 1)
+    noisy_conc = np.flatnonzero(setup.detect < 1)
+    step_cols = [np.flatnonzero(s_giver == i) for i in range(P)]
+    conc_cols = [np.flatnonzero(comp.giver == i) for i in range(P)]
+    steps_at = {int(t0) for t0 in s_period}
     hazard_on = any(bool((v.hazard_base > 0).any() or (v.hazard_growth > 0).any()) for v in variants)
     growth = sum(s.pressure_growth for i, s in enumerate(strategies) if i != setup.target)
     pressure_on = setup.target >= 0 and growth > 0
@@ -172,7 +178,7 @@ def run_batch(
         u = np.zeros((n, P))
         if perform.any():
             performed |= perform
-            perf_time[perform] = t
+            np.putmask(perf_time, perform, t)
             amounts = perform @ step_to_conc  # [E, K]
             np.minimum(x + amounts, 1.0, out=x)
             if multi:
@@ -188,23 +194,33 @@ def run_batch(
             undone |= undo
             undo_time[undo] = t
             eff = t + comp.delay
-            undo_eff = np.where(undo, eff[None, :], undo_eff)
+            np.copyto(undo_eff, np.broadcast_to(eff, undo_eff.shape), where=undo)
             u -= (undo * x * comp.cost[None, :]) @ conc_giver_1h
             now = undo & (comp.delay == 0)[None, :]
             if now.any():
                 x[now] = 0.0
 
         # the true first breach: a step not performed when due, or an undoing
-        late = (s_period == t)[None, :] & ~perform & ~performed & ~crisis[:, None]
         breachers = np.zeros((n, P), bool)
-        if late.any():
-            breachers |= (late @ step_giver_1h) > 0
+        any_breach = False
+        if t in steps_at:
+            now_cols = np.flatnonzero(s_period == t)
+            late = ~performed[:, now_cols] & ~crisis[:, None]
+            if late.any():
+                any_breach = True
+                for i in range(P):
+                    mine = s_giver[now_cols] == i
+                    if mine.any():
+                        breachers[:, i] |= late[:, mine].any(axis=1)
         if undo.any():
-            breachers |= (undo @ conc_giver_1h) > 0
-        new = breachers.any(axis=1) & (first_t < 0)
-        if new.any():
-            first_t[new] = t
-            first_p[new] = breachers[new].argmax(axis=1)
+            any_breach = True
+            for i in range(P):
+                breachers[:, i] |= undo[:, conc_cols[i]].any(axis=1)
+        if any_breach:
+            new = breachers.any(axis=1) & (first_t < 0)
+            if new.any():
+                first_t[new] = t
+                first_p[new] = breachers[new].argmax(axis=1)
 
         u += _flows(x, crisis, state, variants)
         if pressure_on:
@@ -231,21 +247,29 @@ def run_batch(
 
         # observations at the end of t
         cand = performed & ~seen_perf & (perf_time + s_lag[None, :] <= t)
-        if any_detect_noise and cand.any():
-            cand &= rng.random((n, S)) < s_detect[None, :]
+        if noisy_steps.size and cand[:, noisy_steps].any():
+            cand[:, noisy_steps] &= rng.random((n, noisy_steps.size)) < s_detect[noisy_steps]
         seen_perf |= cand
-        cand = ~skip_seen & ((s_period + s_lag) <= t)[None, :] & (perf_time > s_period[None, :])
-        if any_detect_noise and cand.any():
-            cand &= rng.random((n, S)) < s_detect[None, :]
-        skip_seen |= cand
-        cand = undone & ~undo_seen & (undo_time + undo_lag[None, :] <= t)
-        if any_detect_noise and cand.any():
-            cand &= rng.random((n, K)) < setup.detect[None, :]
-        undo_seen |= cand
-        breach_now = ((skip_seen & ~seen_perf) @ step_giver_1h > 0) | (undo_seen @ conc_giver_1h > 0)
+        overdue = (s_period + s_lag) <= t
+        if overdue.any():
+            cand = ~skip_seen & overdue[None, :] & (perf_time > s_period[None, :])
+            if noisy_steps.size and cand[:, noisy_steps].any():
+                cand[:, noisy_steps] &= rng.random((n, noisy_steps.size)) < s_detect[noisy_steps]
+            skip_seen |= cand
+        if undone.any():
+            cand = undone & ~undo_seen & (undo_time + undo_lag[None, :] <= t)
+            if noisy_conc.size and cand[:, noisy_conc].any():
+                cand[:, noisy_conc] &= rng.random((n, noisy_conc.size)) < setup.detect[noisy_conc]
+            undo_seen |= cand
+        unrepaired = skip_seen & ~seen_perf
+        breach_now = np.empty((n, P), bool)
+        for i in range(P):
+            breach_now[:, i] = unrepaired[:, step_cols[i]].any(axis=1) | undo_seen[:, conc_cols[i]].any(axis=1)
         if any_false_alarm:
-            alarms = rng.random((n, K)) < fa_rate[None, :]
-            breach_now |= alarms @ conc_giver_1h > 0
+            alarms = rng.random((n, fa_cols.size)) < fa_rate[fa_cols]
+            for i in range(P):
+                if fa_giver[i].size:
+                    breach_now[:, i] |= alarms[:, fa_giver[i]].any(axis=1)
         breach_ever |= breach_now
         if on_period is not None:
             on_period(t)

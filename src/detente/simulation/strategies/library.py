@@ -92,17 +92,23 @@ class VerifyFirst(Strategy):
     def reset(self, setup: Any, party: int, n_episodes: int, rng: np.random.Generator) -> None:
         super().reset(setup, party, n_episodes, rng)
         period = setup.step_period
-        giver = setup.step_giver
-        # needs[s, s2]: own step s waits for the others' step s2 scheduled before it
-        self._needs = (giver[None, :] != party) & (period[None, :] < period[:, None])
+        others = np.flatnonzero(setup.step_giver != party)
+        self._others = others[np.argsort(period[others], kind="stable")]
+        # own step s waits for the first _wait[s] of the others' steps (those scheduled before it)
+        self._wait = np.searchsorted(period[self._others], period, side="left")
 
     def stationary_from(self, t: int) -> bool:
         return True
 
     def decide(self, view: View) -> Decision:
-        missing = (~view.seen_performed).astype(np.int8) @ self._needs.T.astype(np.int8)  # [E, S]
-        perform = view.own_due() & (missing == 0)
-        return perform, view.undo_fragile(view.others_breach_ever())
+        own_due = view.own_due()
+        if own_due.any() and self._others.size:
+            seen = np.logical_and.accumulate(view.seen_performed[:, self._others], axis=1)
+            ready = np.ones(own_due.shape, bool)
+            waiting = self._wait > 0
+            ready[:, waiting] = seen[:, self._wait[waiting] - 1]
+            own_due &= ready
+        return own_due, view.undo_fragile(view.others_breach_ever())
 
 
 @register

@@ -1,0 +1,96 @@
+"""Simulation speed and memory: episode-periods per second and peak memory.
+
+Run: ``python benchmarks/bench_simulate.py``. Prints one line per figure. The scenario is a
+generated two-party package of ten concessions with an action-for-action schedule.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+
+import detente
+
+SCENARIO = """
+name: benchmark - two parties, ten concessions
+period: month
+parties:
+  - {id: A, discount: 0.97}
+  - {id: B, discount: 0.96}
+concessions:
+  - {id: a1, by: A, flow: {A: -0.2, B: 0.5}, reversible: {delay: 1, cost: 0.2}, verification_lag: 0}
+  - {id: a2, by: A, flow: {A: -0.1, B: 0.3}, reversible: {delay: 0, cost: 0.1}}
+  - {id: a3, by: A, flow: {A: -0.3, B: 0.6}, divisible: true, reversible: {delay: 1, cost: 0.5}}
+  - {id: a4, by: A, flow: {A: -0.1, B: 0.4}}
+  - {id: a5, by: A, flow: {A: -0.2, B: 0.5}, divisible: true}
+  - {id: b1, by: B, flow: {A: 0.5, B: -0.1}, reversible: {delay: 0, cost: 0.1}}
+  - {id: b2, by: B, flow: {A: 0.8, B: -0.3}, verification_lag: 2, divisible: true}
+  - {id: b3, by: B, flow: {A: 0.4, B: -0.2}, reversible: {delay: 0, cost: 0.3}, verification_lag: 3}
+  - {id: b4, by: B, flow: {A: 1.0, B: -0.4}, verification_lag: 4, divisible: true}
+  - {id: b5, by: B, flow: {A: 0.3, B: -0.1}, verification_lag: 1}
+schedule:
+  - {period: 0, concession: b1}
+  - {period: 1, concession: a2}
+  - {period: 1, concession: b2, amount: 0.5}
+  - {period: 3, concession: a1}
+  - {period: 3, concession: b2, amount: 0.5}
+  - {period: 5, concession: a3, amount: 0.5}
+  - {period: 5, concession: b3}
+  - {period: 8, concession: a3, amount: 0.5}
+  - {period: 8, concession: b4, amount: 0.5}
+  - {period: 12, concession: a5, amount: 0.5}
+  - {period: 13, concession: b4, amount: 0.5}
+  - {period: 17, concession: a4}
+  - {period: 17, concession: b5}
+  - {period: 18, concession: a5, amount: 0.5}
+"""
+
+
+def rate(scn: detente.Scenario, strategies: dict[str, str], episodes: int, horizon: int = 120) -> float:
+    from detente.simulation.simulate import simulate
+
+    simulate(scn, strategies, 4096, seed=0, horizon=horizon)  # warm up
+    start = time.perf_counter()
+    simulate(scn, strategies, episodes, seed=1, horizon=horizon)
+    return episodes * horizon / (time.perf_counter() - start)
+
+
+def memory_child() -> None:
+    from detente.simulation.simulate import simulate
+
+    scn = detente.loads(SCENARIO, "benchmark")
+    res = simulate(scn, {}, 1_000_000, seed=1, horizon=120)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{peak:.0f} {res.summary()['parties']['A']['value']['mean']:.6f}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--memory-child":
+        memory_child()
+        return
+    scn = detente.loads(SCENARIO, "benchmark")
+    clean = rate(scn, {"A": "reciprocal", "B": "reciprocal"}, 200_000)
+    print(f"simulate, perfect verification, reciprocal vs reciprocal: {clean / 1e6:.1f} M episode-periods/s (target >= 10)")
+    noisy = scn.with_fields(
+        {
+            "b2.verification.detect": 0.8,
+            "b3.verification.detect": 0.7,
+            "b4.verification.false_alarm": 0.002,
+        }
+    )
+    rough = rate(noisy, {"A": "reciprocal", "B": "verify-first"}, 100_000)
+    print(f"simulate, missed detections and false alarms (no period can be skipped): {rough / 1e6:.1f} M episode-periods/s")
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-child"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    print(
+        f"simulate, 1,000,000 episodes x 120 periods: peak memory {float(out[0]):.0f} MB (target <= 2048), "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
