@@ -61,19 +61,55 @@ def _maximum(*args: Any) -> Any:
 _FUNCS: dict[str, Callable[..., Any]] = {"min": _minimum, "max": _maximum}
 
 
+_OTHER_SYMBOL: dict[type[ast.operator], str] = {
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+}
+
+
 def _describe(node: ast.AST) -> str:
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Name):
+            return f"a call to {node.func.id!r}"
+        if isinstance(node.func, ast.Attribute):
+            return f"a call to '.{node.func.attr}(...)'"
+        if isinstance(node.func, ast.Lambda):
+            return "a call to a lambda"
         return "a call"
     if isinstance(node, ast.Attribute):
-        return "attribute access"
+        return f"attribute access ('.{node.attr}')"
     if isinstance(node, ast.Subscript):
         return "indexing"
     if isinstance(node, ast.Constant):
+        if isinstance(node.value, str | bytes):
+            return f"the text {node.value!r}"
         return f"the constant {node.value!r}"
-    if isinstance(node, ast.Compare | ast.BoolOp):
-        return "a comparison or boolean operator"
+    if isinstance(node, ast.Compare):
+        return "a comparison"
+    if isinstance(node, ast.BoolOp):
+        return "a boolean operator (and/or)"
     if isinstance(node, ast.Lambda):
         return "a lambda"
+    if isinstance(node, ast.IfExp):
+        return "a conditional (if/else)"
+    if isinstance(node, ast.NamedExpr):
+        return "an assignment (:=)"
+    if isinstance(node, ast.JoinedStr | ast.FormattedValue):
+        return "a formatted string"
+    if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+        return "a comprehension"
+    if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict):
+        return "a list, tuple, set or mapping"
+    if isinstance(node, ast.Starred):
+        return "unpacking (*)"
+    if isinstance(node, ast.Await | ast.Yield | ast.YieldFrom):
+        return "await/yield"
     return f"'{type(node).__name__}'"
 
 
@@ -93,15 +129,30 @@ def _check(node: ast.AST, depth: int = 0) -> set[str]:
         return {node.id}
     if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, ast.USub | ast.UAdd):
-            raise ExpressionError("only unary + and - are allowed")
+            word = "not" if isinstance(node.op, ast.Not) else "~"
+            raise ExpressionError(f"the operator '{word}' is not allowed; use + - * / ** only")
         return _check(node.operand, depth + 1)
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINOPS:
-            raise ExpressionError("only + - * / ** are allowed")
+            symbol = _OTHER_SYMBOL.get(type(node.op), type(node.op).__name__)
+            raise ExpressionError(f"the operator '{symbol}' is not allowed; use + - * / ** only")
         return _check(node.left, depth + 1) | _check(node.right, depth + 1)
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCS:
-            raise ExpressionError("calls are not allowed, except min(...) and max(...)")
+            # name the first forbidden function: __import__ in __import__('os').system('x')
+            culprit = next(
+                (
+                    n
+                    for n in ast.walk(node)
+                    if isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name)
+                    and n.func.id not in _FUNCS
+                ),
+                node,
+            )
+            raise ExpressionError(
+                f"{_describe(culprit)} is not allowed; the only functions are min(...) and max(...)"
+            )
         if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
             raise ExpressionError(f"{node.func.id}() takes one or more plain arguments")
         names: set[str] = set()
@@ -115,6 +166,7 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body, env)
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # checked by _check
         return float(node.value)
     if isinstance(node, ast.Name):
         return env[node.id]

@@ -9,6 +9,9 @@ values, and schedule totals. An invalid :class:`Scenario` cannot exist: construc
 Numbers may be written as expressions over ``parameters`` (``"pressure * (1 - leakage)"``).
 They stay expressions in the model, so a scenario can be dumped back as written;
 :meth:`Scenario.resolve` gives a copy with plain numbers for one assignment of the parameters.
+
+A scenario is immutable all the way down: the models are frozen and their mappings are
+:class:`FrozenDict`; what-ifs are copies (:meth:`Scenario.with_fields`, ``model_copy``).
 """
 
 from __future__ import annotations
@@ -17,17 +20,21 @@ import hashlib
 import json
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
     StrictBool,
     StrictStr,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -37,9 +44,12 @@ from .errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from .expr import Expr, ExpressionError, parse_expression
 
 __all__ = [
+    "LENIENT_CONTEXT",
     "MAX_HORIZON",
     "Concession",
     "DesignSpec",
+    "FrozenDict",
+    "Lenient",
     "Parameter",
     "Party",
     "Reversibility",
@@ -69,7 +79,28 @@ def _kind(value: object) -> str:
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
+    if isinstance(value, int) and abs(value) >= 10**15:
+        return f"a {len(str(abs(value)))}-digit number"
     return repr(value)
+
+
+class _NotFinite(ValueError):
+    """A number that is NaN, infinite or too large for a float."""
+
+
+def _finite_float(value: int | float | str) -> float:
+    """``float(value)``, refusing NaN, infinities and integers too large for a float.
+
+    Raises :class:`_NotFinite` for those, and a plain ValueError for text that is no number.
+    """
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _NotFinite(f"expected a finite number, found {_kind(value)}") from None
+    if not math.isfinite(number):
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise _NotFinite(f"expected a finite number, found {shown}")
+    return number
 
 
 def _to_num(value: object) -> float | Expr:
@@ -78,35 +109,64 @@ def _to_num(value: object) -> float | Expr:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"expected a number or an expression, found {_kind(value)}")
     if isinstance(value, int | float):
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"expected a finite number, found {value}")
-        return number
+        return _finite_float(value)
     if isinstance(value, str):
         try:
-            number = float(value)
+            return _finite_float(value)
+        except _NotFinite:
+            raise
         except ValueError:
-            pass
-        else:
-            if not math.isfinite(number):
-                raise ValueError(f"expected a finite number, found {value!r}")
-            return number
+            pass  # not a number: an expression
         try:
             return parse_expression(value)
         except ExpressionError as exc:
-            raise ValueError(f"expected a number or an expression: {exc}, found {value!r}") from None
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            raise ValueError(
+                f"expected a number or an arithmetic expression, found {shown!r}: {exc}"
+            ) from None
     raise ValueError(f"expected a number or an expression, found {_kind(value)}")
 
 
 def _to_int(value: object) -> int | Expr:
     if isinstance(value, float) and math.isfinite(value) and value != int(value):
-        raise ValueError(f"expected a whole number, found {value}")
+        raise ValueError(f"expected a whole number, found {value:g}")
     result = _to_num(value)
     if isinstance(result, Expr):
         return result
     if result != int(result):
         raise ValueError(f"expected a whole number, found {value!r}")
     return int(result)
+
+
+def _to_float(value: object) -> float:
+    """A plain finite number (a parameter's value or bound): no expressions, no booleans."""
+    if isinstance(value, bool) or value is None or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, found {_kind(value)}")
+    try:
+        return _finite_float(value)
+    except _NotFinite:
+        raise
+    except ValueError:
+        raise ValueError(f"expected a number, found {_kind(value)}") from None
+
+
+def _to_range(value: object) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        found = f"a list of {len(value)}" if isinstance(value, list | tuple) else _kind(value)
+        raise ValueError(f"expected a range [low, high], found {found}")
+    lo, hi = (_to_float(v) for v in value)
+    if lo > hi:
+        raise ValueError(f"expected a range [low, high] with low <= high, found [{lo:g}, {hi:g}]")
+    return (lo, hi)
+
+
+def _to_count(value: object) -> int:
+    """A plain whole number (a number of tranches): no expressions, no booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a whole number, found {_kind(value)}")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise ValueError(f"expected a whole number, found {value:g}")
+    return int(value)
 
 
 def _serialize_num(value: float | int | Expr) -> float | int | str:
@@ -144,14 +204,51 @@ Int = Annotated[
     PlainSerializer(_serialize_num),
     WithJsonSchema(_INT_SCHEMA),
 ]
+#: A plain finite number (no expression).
+Float = Annotated[float, PlainValidator(_to_float), WithJsonSchema({"type": "number"})]
 Id = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Text = StrictStr
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, found {value}")
-    return value
+
+class FrozenDict(dict[_K, _V]):
+    """A ``dict`` that refuses changes: the mappings inside a frozen scenario.
+
+    It pickles, copies and compares like a dict, and hashes by its items.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(
+            "a scenario cannot be changed in place; make a modified copy with "
+            "Scenario.with_fields(...) or model_copy(update=...)"
+        )
+
+    __setitem__ = _refuse
+    __delitem__ = _refuse
+    __ior__ = _refuse
+    clear = _refuse
+    pop = _refuse
+    popitem = _refuse
+    setdefault = _refuse
+    update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+
+def _freeze(value: dict[_K, _V]) -> dict[_K, _V]:
+    return FrozenDict(value)
+
+
+#: A mapping that is read-only once validated.
+FMap = Annotated[dict[_K, _V], AfterValidator(_freeze)]
 
 
 class _Model(BaseModel):
@@ -176,28 +273,13 @@ class Parameter(_Model):
     (a lag, a delay): its value must be whole, and scans and samples take whole values only.
     """
 
-    value: float
-    range: tuple[float, float] | None = None
+    value: Float
+    range: Annotated[tuple[float, float], BeforeValidator(_to_range)] | None = None
     distribution: Literal["uniform", "triangular", "normal"] = "uniform"
     integer: StrictBool = False
     unit: Text | None = None
     source: Text | None = None
     description: Text | None = None
-
-    @field_validator("value")
-    @classmethod
-    def _value_finite(cls, value: float) -> float:
-        return _finite(value)
-
-    @field_validator("range")
-    @classmethod
-    def _range_ok(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        if value is None:
-            return None
-        lo, hi = (_finite(v) for v in value)
-        if lo > hi:
-            raise ValueError(f"expected [low, high] with low <= high, found [{lo}, {hi}]")
-        return (lo, hi)
 
 
 class Party(_Model):
@@ -206,7 +288,7 @@ class Party(_Model):
     id: Id
     name: Text | None = None
     discount: Num
-    weights: dict[Id, Num] = Field(default_factory=dict)
+    weights: FMap[Id, Num] = Field(default_factory=FrozenDict)
     description: Text | None = None
     source: Text | None = None
 
@@ -242,9 +324,9 @@ class Concession(_Model):
     name: Text | None = None
     description: Text | None = None
     source: Text | None = None
-    flow: dict[Id, Num] = Field(default_factory=dict)
-    once: dict[Id, Num] = Field(default_factory=dict)
-    effects: dict[Id, dict[Id, Num]] = Field(default_factory=dict)
+    flow: FMap[Id, Num] = Field(default_factory=FrozenDict)
+    once: FMap[Id, Num] = Field(default_factory=FrozenDict)
+    effects: FMap[Id, FMap[Id, Num]] = Field(default_factory=FrozenDict)
     reversible: Reversibility | None = None
     verification_lag: Int = 0
     verification: Verification | None = None
@@ -281,7 +363,9 @@ class DesignSpec(_Model):
     """Inputs for the schedule designer (MODEL.md section 4)."""
 
     horizon: Int | None = None
-    tranches: dict[Id, Annotated[int, Field(strict=True)]] = Field(default_factory=dict)
+    tranches: FMap[
+        Id, Annotated[int, PlainValidator(_to_count), WithJsonSchema({"type": "integer"})]
+    ] = Field(default_factory=FrozenDict)
 
 
 Schedule = tuple[Step, ...]
@@ -293,18 +377,20 @@ class Scenario(_Model):
     name: Text = "untitled"
     description: Text | None = None
     period: Text = "period"
-    sources: dict[Id, Text] = Field(default_factory=dict)
-    parameters: dict[Id, Parameter] = Field(default_factory=dict)
+    sources: FMap[Id, Text] = Field(default_factory=FrozenDict)
+    parameters: FMap[Id, Parameter] = Field(default_factory=FrozenDict)
     dimensions: tuple[Id, ...] = ()
     parties: tuple[Party, ...]
     concessions: tuple[Concession, ...]
     schedule: Schedule | None = None
-    schedules: dict[Id, Schedule] = Field(default_factory=dict)
+    schedules: FMap[Id, Schedule] = Field(default_factory=FrozenDict)
     design: DesignSpec | None = None
 
     @model_validator(mode="after")
-    def _semantics(self) -> Scenario:
-        problems = scenario_problems(self)
+    def _semantics(self, info: ValidationInfo) -> Scenario:
+        context = info.context if isinstance(info.context, Mapping) else {}
+        lenient = context.get(LENIENT_CONTEXT)
+        problems = scenario_problems(self, lenient if isinstance(lenient, Lenient) else None)
         if problems:
             raise ScenarioError(problems)
         return self
@@ -360,9 +446,8 @@ class Scenario(_Model):
         if name in self.schedules:
             return self.schedules[name]
         known = ", ".join(self.schedule_names) or "none"
-        raise UsageError(
-            f"no schedule named {name!r} (schedules: {known}){did_you_mean(name, self.schedule_names)}"
-        )
+        hint = did_you_mean(name, self.schedule_names)
+        raise UsageError(f"no schedule named {name!r}{hint} (schedules: {known})")
 
     def iter_schedules(self) -> Iterator[tuple[str, Schedule]]:
         if self.schedule is not None:
@@ -428,7 +513,11 @@ class Scenario(_Model):
 
     def to_data(self) -> dict[str, Any]:
         """Plain data as it would be written to a file (expressions as text)."""
-        return self.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+        data = self.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+        for c in data.get("concessions", ()):
+            if c.get("reversible") == {}:
+                c["reversible"] = True  # reads better than ``reversible: {}``
+        return data
 
     @cached_property
     def content_hash(self) -> str:
@@ -521,12 +610,37 @@ def _set_path(data: dict[str, Any], path: str, value: float | str, scn: Scenario
 
 # --------------------------------------------------------------------------- semantics
 
+#: Key of the pydantic validation context that carries a :class:`Lenient`.
+LENIENT_CONTEXT = "detente.lenient"
+
+
+@dataclass(frozen=True)
+class Lenient:
+    """What the semantic checks must not judge, because its value is already known to be bad.
+
+    The file layer validates a scenario a second time after removing the values that failed
+    their type checks, so that one bad number does not hide every other problem. Checks that
+    would depend on a removed value are skipped rather than reported twice or wrongly.
+    """
+
+    #: Parameters whose value is unknown (expressions using them are not evaluated).
+    params: frozenset[str] = frozenset()
+    #: Every parameter is unknown (the ``parameters`` section itself was bad).
+    all_params: bool = False
+    #: Concessions with a removed field (their divisibility and prerequisites are unknown).
+    concessions: frozenset[str] = frozenset()
+    #: Steps to ignore, by location (``("schedule", 3)``), with their concession if known.
+    steps: Mapping[Loc, str | None] = field(default_factory=dict)
+    #: The ``dimensions`` list was bad: dimension names cannot be checked.
+    dimensions: bool = False
+
 
 class _Checker:
     """Collects every semantic problem of a scenario (see :func:`scenario_problems`)."""
 
-    def __init__(self, scn: Scenario) -> None:
+    def __init__(self, scn: Scenario, lenient: Lenient | None = None) -> None:
         self.scn = scn
+        self.lenient = lenient or Lenient()
         self.problems: list[Problem] = []
         self.env = {name: p.value for name, p in scn.parameters.items()}
 
@@ -536,15 +650,18 @@ class _Checker:
     def number(self, value: float | int | Expr, loc: Loc) -> float | None:
         if not isinstance(value, Expr):
             return float(value)
+        if self.lenient.all_params or value.names & self.lenient.params:
+            return None
         unknown = sorted(value.names - self.env.keys())
         if unknown:
             name = unknown[0]
             known = ", ".join(self.env) or "none are defined"
-            self.add(
-                loc,
-                f"unknown parameter {name!r} in {value.source!r}{did_you_mean(name, self.env)} "
-                f"(parameters: {known})",
-            )
+            hint = did_you_mean(name, self.env)
+            if value.source == name:
+                message = f"expected a number or a parameter, found {name!r}, which is neither"
+            else:
+                message = f"unknown parameter {name!r} in {value.source!r}"
+            self.add(loc, f"{message}{hint} (parameters: {known})")
             return None
         try:
             return float(value.evaluate(self.env))
@@ -562,7 +679,16 @@ class _Checker:
         if round(number) < low:
             self.add(loc, f"expected {what} >= {low}, found {number:g}")
             return None
-        return int(round(number))
+        return round(number)
+
+    def unknown_dimension(self, loc: Loc, dim: str, dims: set[str]) -> None:
+        if dim in dims or self.lenient.dimensions:
+            return
+        self.add(
+            loc,
+            f"unknown dimension {dim!r}{did_you_mean(dim, dims)} "
+            f"(dimensions: {', '.join(sorted(dims)) or 'none declared'})",
+        )
 
     def run(self) -> list[Problem]:
         scn = self.scn
@@ -575,8 +701,8 @@ class _Checker:
             self.add(("parties",), "expected at least one party, found none")
         if not scn.concessions:
             self.add(("concessions",), "expected at least one concession, found none")
-        self.unique(party_ids, ("parties",), "party id")
-        self.unique(conc_ids, ("concessions",), "concession id")
+        self.unique(party_ids, ("parties",), "party id", "id")
+        self.unique(conc_ids, ("concessions",), "concession id", "id")
         for i, cid in enumerate(conc_ids):
             if cid in party_ids:
                 self.add(("concessions", i, "id"), f"{cid!r} is already a party id; use another id")
@@ -585,12 +711,7 @@ class _Checker:
             if d is not None and not 0.0 < d < 1.0:
                 self.add(("parties", i, "discount"), f"expected a discount in (0, 1), found {d:g}")
             for dim, w in p.weights.items():
-                if dim not in dims:
-                    self.add(
-                        ("parties", i, "weights", dim),
-                        f"unknown dimension {dim!r}{did_you_mean(dim, dims)} "
-                        f"(dimensions: {', '.join(scn.dimensions) or 'none declared'})",
-                    )
+                self.unknown_dimension(("parties", i, "weights", dim), dim, dims)
                 self.number(w, ("parties", i, "weights", dim))
         pset = set(party_ids)
         for i, c in enumerate(scn.concessions):
@@ -598,17 +719,23 @@ class _Checker:
         self.check_cycles()
         if scn.schedule is not None:
             self.check_schedule(scn.schedule, ("schedule",))
+            if "default" in scn.schedules:
+                self.add(
+                    ("schedules", "default"),
+                    "the name 'default' belongs to the 'schedule:' section; rename this schedule",
+                )
         for name, sched in scn.schedules.items():
             self.check_schedule(sched, ("schedules", name))
         if scn.design is not None:
             self.check_design(scn.design)
         return self.problems
 
-    def unique(self, ids: Any, loc: Loc, what: str) -> None:
+    def unique(self, ids: Any, loc: Loc, what: str, key: str | None = None) -> None:
         seen: dict[str, int] = {}
         for i, x in enumerate(ids):
             if x in seen:
-                self.add((*loc, i), f"duplicate {what} {x!r} (first at {loc[0]}[{seen[x]}])")
+                where = (*loc, i, key) if key else (*loc, i)
+                self.add(where, f"duplicate {what} {x!r} (first at {loc[0]}[{seen[x]}])")
             else:
                 seen[x] = i
 
@@ -618,7 +745,10 @@ class _Checker:
             if not name.isidentifier() or name in ("min", "max"):
                 self.add(loc, f"parameter name {name!r} must be a plain identifier (letters, _)")
             if p.integer and not float(p.value).is_integer():
-                self.add((*loc, "value"), f"expected a whole number (integer: true), found {p.value:g}")
+                self.add(
+                    (*loc, "value"),
+                    f"expected a whole number (integer: true), found {p.value:g}",
+                )
             if p.range is not None:
                 lo, hi = p.range
                 if not lo <= p.value <= hi:
@@ -631,50 +761,50 @@ class _Checker:
         self, i: int, c: Concession, parties: set[str], dims: set[str], concs: set[str]
     ) -> None:
         loc: Loc = ("concessions", i)
+        listed = f" (parties: {', '.join(sorted(parties))})"
         if c.by not in parties:
-            self.add(
-                (*loc, "by"),
-                f"unknown party {c.by!r}{did_you_mean(c.by, parties)} "
-                f"(parties: {', '.join(sorted(parties))})",
-            )
+            self.add((*loc, "by"), f"unknown party {c.by!r}{did_you_mean(c.by, parties)}{listed}")
         for key in ("flow", "once"):
             for pid, v in getattr(c, key).items():
                 if pid not in parties:
-                    self.add(
-                        (*loc, key, pid),
-                        f"unknown party {pid!r}{did_you_mean(pid, parties)} "
-                        f"(parties: {', '.join(sorted(parties))})",
-                    )
+                    hint = did_you_mean(pid, parties)
+                    self.add((*loc, key, pid), f"unknown party {pid!r}{hint}{listed}")
                 self.number(v, (*loc, key, pid))
         for pid, effects in c.effects.items():
             if pid not in parties:
-                self.add((*loc, "effects", pid), f"unknown party {pid!r}{did_you_mean(pid, parties)}")
+                hint = did_you_mean(pid, parties)
+                self.add((*loc, "effects", pid), f"unknown party {pid!r}{hint}{listed}")
             if pid in c.flow:
                 self.add(
                     (*loc, "effects", pid),
                     f"party {pid!r} has both a flow and effects; give one or the other",
                 )
             for dim, v in effects.items():
-                if dim not in dims:
-                    self.add(
-                        (*loc, "effects", pid, dim),
-                        f"unknown dimension {dim!r}{did_you_mean(dim, dims)} "
-                        f"(dimensions: {', '.join(sorted(dims)) or 'none declared'})",
-                    )
+                self.unknown_dimension((*loc, "effects", pid, dim), dim, dims)
                 self.number(v, (*loc, "effects", pid, dim))
         if c.reversible is not None:
             self.whole(c.reversible.delay, (*loc, "reversible", "delay"), "a delay")
             cost = self.number(c.reversible.cost, (*loc, "reversible", "cost"))
             if cost is not None and cost < 0:
                 self.add((*loc, "reversible", "cost"), f"expected a cost >= 0, found {cost:g}")
-        self.whole(c.verification_lag, (*loc, "verification_lag"), "a verification lag")
+        lag = self.whole(c.verification_lag, (*loc, "verification_lag"), "a verification lag")
         if c.verification is not None:
             v = c.verification
-            self.whole(v.lag, (*loc, "verification", "lag"), "a verification lag")
+            vlag = self.whole(v.lag, (*loc, "verification", "lag"), "a verification lag")
+            explicit = "lag" in v.model_fields_set and "verification_lag" in c.model_fields_set
+            if explicit and lag is not None and vlag is not None and lag != vlag:
+                self.add(
+                    (*loc, "verification", "lag"),
+                    f"expected the same lag as verification_lag ({lag}), found {vlag}; "
+                    "give the lag in one place only",
+                )
             for key in ("detect", "false_alarm"):
                 prob = self.number(getattr(v, key), (*loc, "verification", key))
                 if prob is not None and not 0.0 <= prob <= 1.0:
-                    self.add((*loc, "verification", key), f"expected a probability in [0, 1], found {prob:g}")
+                    self.add(
+                        (*loc, "verification", key),
+                        f"expected a probability in [0, 1], found {prob:g}",
+                    )
         for j, req in enumerate(c.requires):
             if req == c.id:
                 self.add((*loc, "requires", j), f"{c.id!r} cannot require itself")
@@ -716,16 +846,24 @@ class _Checker:
 
     def check_schedule(self, steps: Schedule, loc: Loc) -> None:
         concs = {c.id: c for c in self.scn.concessions}
+        loose = self.lenient.concessions
+        # concessions whose timing in this schedule is unknown: prerequisites are not judged
+        unsure: set[str | None] = {
+            cid for sloc, cid in self.lenient.steps.items() if sloc[:-1] == loc
+        }
         totals: dict[str, float] = {}
         counts: dict[str, int] = {}
         periods: dict[str, list[tuple[int, float]]] = {}
         for j, step in enumerate(steps):
             sloc = (*loc, j)
+            if sloc in self.lenient.steps:
+                continue
             c = concs.get(step.concession)
             if c is None:
                 self.add(
                     (*sloc, "concession"),
-                    f"unknown concession {step.concession!r}{did_you_mean(step.concession, concs)}",
+                    f"unknown concession {step.concession!r}"
+                    f"{did_you_mean(step.concession, concs)}",
                 )
             period = self.whole(step.period, (*sloc, "period"), "a period")
             if period is not None and period > MAX_HORIZON:
@@ -734,40 +872,50 @@ class _Checker:
             if amount is not None and not 0.0 < amount <= 1.0 + EPS:
                 self.add((*sloc, "amount"), f"expected an amount in (0, 1], found {amount:g}")
                 amount = None
-            if c is None or amount is None:
+            if c is None:
                 continue
-            if not c.divisible and abs(amount - 1.0) > EPS:
+            if amount is None or period is None:
+                unsure.add(c.id)
+                continue
+            partial_ok = c.divisible or c.id in loose
+            if not partial_ok and abs(amount - 1.0) > EPS:
                 self.add(
                     (*sloc, "amount"),
-                    f"{c.id!r} is not divisible: schedule it whole (amount 1), found {amount:g}",
+                    f"{c.id!r} is not divisible: expected amount 1 (the whole concession), "
+                    f"found {amount:g}",
                 )
             totals[c.id] = totals.get(c.id, 0.0) + amount
             counts[c.id] = counts.get(c.id, 0) + 1
-            if period is not None:
-                periods.setdefault(c.id, []).append((period, amount))
+            periods.setdefault(c.id, []).append((period, amount))
             if totals[c.id] > 1.0 + EPS:
                 self.add(
                     (*sloc, "amount"),
-                    f"the amounts of {c.id!r} add up to {totals[c.id]:g}; at most 1 can be in force",
+                    f"expected the amounts of {c.id!r} to add up to at most 1, "
+                    f"found {totals[c.id]:g}",
                 )
-            elif not c.divisible and counts[c.id] > 1:
-                self.add(sloc, f"{c.id!r} is not divisible: schedule it once")
+            elif not partial_ok and counts[c.id] > 1:
+                n = counts[c.id]
+                self.add(sloc, f"{c.id!r} is not divisible: expected one step, found {n}")
         # prerequisites: every step of k comes after each prerequisite is complete
+        if None in unsure:
+            return
         for j, step in enumerate(steps):
             c = concs.get(step.concession)
-            if c is None or not c.requires:
+            if c is None or not c.requires or c.id in loose or (*loc, j) in self.lenient.steps:
                 continue
-            period = self.whole(step.period, (*loc, j, "period"), "a period")
+            period = _plain_whole(step.period, self.env)
             if period is None:
                 continue
             for req in c.requires:
+                if req in unsure or req not in concs:
+                    continue
                 done = _completion(periods.get(req, []))
                 if done is None or done >= period:
-                    when = "never completed" if done is None else f"complete only in period {done}"
+                    when = "never complete" if done is None else f"complete only in period {done}"
                     self.add(
                         (*loc, j),
-                        f"{c.id!r} requires {req!r} fully in force in an earlier period; "
-                        f"{req!r} is {when}",
+                        f"{c.id!r} requires {req!r} fully in force in an earlier period: "
+                        f"expected {req!r} complete before period {period}, found it {when}",
                     )
 
     def check_design(self, design: DesignSpec) -> None:
@@ -781,12 +929,27 @@ class _Checker:
             c = concs.get(cid)
             if c is None:
                 self.add(loc, f"unknown concession {cid!r}{did_you_mean(cid, concs)}")
-            elif not c.divisible and m != 1:
-                self.add(loc, f"{cid!r} is not divisible, so it cannot be split into {m} tranches")
+            elif not c.divisible and m != 1 and cid not in self.lenient.concessions:
+                self.add(
+                    loc,
+                    f"{cid!r} is not divisible: expected 1 tranche, found {m} "
+                    "(mark it 'divisible: true' to split it)",
+                )
             if m < 1:
                 self.add(loc, f"expected at least 1 tranche, found {m}")
             elif m > 64:
                 self.add(loc, f"expected at most 64 tranches, found {m}")
+
+
+def _plain_whole(value: int | Expr, env: Mapping[str, float]) -> int | None:
+    """``value`` as a whole number, or None when it cannot be evaluated (reported elsewhere)."""
+    if not isinstance(value, Expr):
+        return int(value)
+    try:
+        number = float(value.evaluate(env))
+    except ExpressionError:
+        return None
+    return round(number) if abs(number - round(number)) <= EPS else None
 
 
 def _completion(steps: list[tuple[int, float]]) -> int | None:
@@ -798,6 +961,9 @@ def _completion(steps: list[tuple[int, float]]) -> int | None:
     return None
 
 
-def scenario_problems(scn: Scenario) -> list[Problem]:
-    """Every semantic problem of ``scn`` (references, cycles, ranges, schedule totals)."""
-    return _Checker(scn).run()
+def scenario_problems(scn: Scenario, lenient: Lenient | None = None) -> list[Problem]:
+    """Every semantic problem of ``scn`` (references, cycles, ranges, schedule totals).
+
+    ``lenient`` names values already known to be bad, whose checks are skipped.
+    """
+    return _Checker(scn, lenient).run()
