@@ -22,8 +22,9 @@ FRONT = detente.load("worked-front-loaded")
 @pytest.mark.parametrize("schedule", ["phased", "dprk-offer", "us-big-deal"])
 @pytest.mark.parametrize("strategy", ["faithful", "reciprocal"])
 def test_perfect_play_equals_the_checks_participation(schedule: str, strategy: str) -> None:
-    report = detente.check(HANOI, schedule)
-    res = simulate(HANOI, {"US": strategy, "DPRK": strategy}, 50, seed=3, schedule=schedule, horizon=60)
+    calm = {"hazard_base": 0.0, "hazard_growth": 0.0}  # no domestic clock: MODEL.md section 5's setting
+    report = detente.check(HANOI, schedule, params=calm)
+    res = simulate(HANOI, {"US": strategy, "DPRK": strategy}, 50, seed=3, schedule=schedule, horizon=60, params=calm)
     expected = np.array([report.participation[p] for p in HANOI.party_ids])
     assert np.abs(res.value - expected).max() < 1e-9
 
@@ -53,9 +54,10 @@ def test_seen_breach_triggers_the_response_at_the_checks_period() -> None:
 
 
 def test_false_alarms_and_missed_detection_change_outcomes() -> None:
+    calm = {"hazard_base": 0.0, "hazard_growth": 0.0}
     noisy = HANOI.with_fields({"moratorium.verification.false_alarm": 0.05})
-    res = simulate(noisy, {}, 2000, seed=7, schedule="phased", horizon=60)
-    clean = simulate(HANOI, {}, 2000, seed=7, schedule="phased", horizon=60)
+    res = simulate(noisy, {}, 2000, seed=7, schedule="phased", horizon=60, params=calm)
+    clean = simulate(HANOI, {}, 2000, seed=7, schedule="phased", horizon=60, params=calm)
     assert (res.first_breach_period >= 0).mean() > 0.5
     assert (clean.first_breach_period >= 0).mean() == 0.0
     assert res.value[:, 0].mean() < clean.value[:, 0].mean()
@@ -183,3 +185,30 @@ def test_run_batch_needs_one_strategy_per_party() -> None:
     setup = build_setup(HANOI, "phased")
     with pytest.raises(UsageError):
         run_batch(setup, [make_strategy("faithful")], 4, 30, np.random.default_rng(0))
+
+
+def test_hazard_and_maximum_pressure_bring_crises() -> None:
+    pressure = simulate(HANOI, {"US": "maximum-pressure", "DPRK": "reciprocal"}, 2000, seed=3, schedule="phased")
+    phased = simulate(HANOI, {"US": "reciprocal", "DPRK": "reciprocal"}, 2000, seed=3, schedule="phased")
+    assert pressure.crisis_rate > 0.5 > phased.crisis_rate
+    assert (pressure.crisis_period[pressure.crisis] > 0).all()
+
+
+def test_maximum_pressure_is_for_the_sender() -> None:
+    with pytest.raises(UsageError, match="target"):
+        simulate(HANOI, {"DPRK": "maximum-pressure"}, 10, seed=1, schedule="phased")
+
+
+def test_dated_and_random_shocks() -> None:
+    data = HANOI.to_data()
+    data["environment"]["shocks"] = [
+        {"name": "leak", "at": 10, "set": {"leakage": 0.9}},
+        {"name": "purge", "probability": 0.05, "set": {"relief_share": 0.6}},
+    ]
+    shocked = detente.Scenario.model_validate(data)
+    calm = {"hazard_base": 0.0, "hazard_growth": 0.0}
+    base = simulate(HANOI, {}, 500, seed=4, schedule="phased", params=calm)
+    res = simulate(shocked, {}, 500, seed=4, schedule="phased", params=calm)
+    # relief is worth less to the DPRK after the leak, so its value falls in every episode
+    assert (res.value[:, 1] < base.value[:, 1] - 1e-9).all()
+    assert np.unique(res.value[:, 1]).size > 1  # the random purge arrives at different times

@@ -360,11 +360,10 @@ def tournament(
     from ..core.errors import UsageError
 
     if game is not None:
-        from ..simulation.classic import CLASSIC_STRATEGIES, round_robin
+        from ..simulation.classic import CLASSIC_STRATEGIES, get_game, parse_strategy_list, round_robin
 
-        _check_game(game)
-        names = [s.strip() for s in (strategies or "").split(",") if s.strip()] or list(CLASSIC_STRATEGIES)
-        result = round_robin(names, turns=turns, repetitions=repetitions, noise=noise, seed=seed)
+        players = parse_strategy_list(strategies) if strategies else list(CLASSIC_STRATEGIES)
+        result = round_robin(players, turns=turns, repetitions=repetitions, noise=noise, seed=seed, game=get_game(game))
         if json_out:
             _print_json(result.to_dict())
         else:
@@ -400,13 +399,6 @@ def tournament(
         render_tournament(payload, _console())
 
 
-def _check_game(game: str) -> None:
-    from ..core.errors import UsageError, did_you_mean
-
-    if game != "prisoners-dilemma":
-        raise UsageError(f"unknown game {game!r}{did_you_mean(game, ['prisoners-dilemma'])} (games: prisoners-dilemma)")
-
-
 @app.command()
 @_guard
 def match(
@@ -420,10 +412,9 @@ def match(
     json_out: JsonOpt = False,
 ) -> None:
     """One classic repeated-game match (iterated prisoner's dilemma, R,S,T,P = 3,0,5,1)."""
-    from ..simulation.classic import play_match
+    from ..simulation.classic import get_game, play_match
 
-    _check_game(game)
-    result = play_match(a, b, turns=turns, noise=noise, repetitions=repetitions, seed=seed)
+    result = play_match(a, b, turns=turns, noise=noise, repetitions=repetitions, seed=seed, game=get_game(game))
     data = result.to_dict()
     if json_out:
         _print_json(data)
@@ -432,5 +423,5 @@ def match(
     scores = data["scores"]
     console.print(f"[bold]{a}[/] vs [bold]{b}[/], {turns} turns, noise {noise:g}: scores {scores[0]:g} - {scores[1]:g}")
     for key, value in data.items():
-        if key not in ("scores", "provenance"):
+        if key not in ("scores", "provenance", "scores_per_repetition"):
             console.print(f"  {key}: {value}")

@@ -371,6 +371,62 @@ class DesignSpec(_Model):
 Schedule = tuple[Step, ...]
 
 
+class Sanctions(_Model):
+    """A sanctions regime on ``target``: its status-quo flow is ``-pressure * (1 - leakage)``.
+
+    ``leakage`` in [0, 1] is the share of the bite a third party offsets (busting). ``sender``
+    is the party that imposes the regime (``maximum-pressure`` is its strategy).
+    """
+
+    target: Id
+    sender: Id | None = None
+    pressure: Num = 1.0
+    leakage: Num = 0.0
+
+
+class Hazard(_Model):
+    """Per-period probability of walking away into crisis: ``base + growth * n``, where n counts
+    the consecutive periods up to now without a net gain (the regime's domestic clock)."""
+
+    base: Num = 0.0
+    growth: Num = 0.0
+
+
+class Shock(_Model):
+    """An event that sets parameters from a period on: at a date (``at``) or at random
+    (``probability`` per period)."""
+
+    name: Id
+    at: Int | None = None
+    probability: Num | None = None
+    set: FMap[Id, Num] = Field(default_factory=FrozenDict)
+    description: Text | None = None
+
+
+class Environment(_Model):
+    """What the simulation models outside the agreement (MODEL.md section 5)."""
+
+    sanctions: Sanctions | None = None
+    hazard: FMap[Id, Hazard] = Field(default_factory=FrozenDict)
+    crisis: FMap[Id, Num] = Field(default_factory=FrozenDict)
+    shocks: tuple[Shock, ...] = ()
+
+
+class Claim(_Model):
+    """A statement to evaluate across the parameters' ranges (see docs/uncertainty.md).
+
+    ``text`` says it in words, ``claim`` in the claim language; ``expect`` is what the source
+    asserts (reports say plainly when the model disagrees); ``samples`` overrides the sample size.
+    """
+
+    id: Id
+    text: Text
+    claim: Text
+    expect: StrictBool = True
+    samples: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
+    source: Text | None = None
+
+
 class Scenario(_Model):
     """A whole scenario: who, what, which agreements, and the parameters behind the numbers."""
 
@@ -385,6 +441,8 @@ class Scenario(_Model):
     schedule: Schedule | None = None
     schedules: FMap[Id, Schedule] = Field(default_factory=FrozenDict)
     design: DesignSpec | None = None
+    environment: Environment | None = None
+    claims: tuple[Claim, ...] = ()
 
     @model_validator(mode="after")
     def _semantics(self, info: ValidationInfo) -> Scenario:
@@ -728,7 +786,55 @@ class _Checker:
             self.check_schedule(sched, ("schedules", name))
         if scn.design is not None:
             self.check_design(scn.design)
+        if scn.environment is not None:
+            self.check_environment(scn.environment, pset)
+        self.unique([c.id for c in scn.claims], ("claims",), "claim id", "id")
         return self.problems
+
+    def check_environment(self, env: Environment, parties: set[str]) -> None:
+        def party(loc: Loc, pid: str) -> None:
+            if pid not in parties:
+                self.add(loc, f"unknown party {pid!r}{did_you_mean(pid, parties)} (parties: {', '.join(sorted(parties))})")
+
+        def probability(loc: Loc, value: float | int | Expr) -> None:
+            p = self.number(value, loc)
+            if p is not None and not 0.0 <= p <= 1.0:
+                self.add(loc, f"expected a probability in [0, 1], found {p:g}")
+
+        if env.sanctions is not None:
+            sanc = env.sanctions
+            party(("environment", "sanctions", "target"), sanc.target)
+            if sanc.sender is not None:
+                party(("environment", "sanctions", "sender"), sanc.sender)
+                if sanc.sender == sanc.target:
+                    self.add(("environment", "sanctions", "sender"), "the sender cannot be the target")
+            pressure = self.number(sanc.pressure, ("environment", "sanctions", "pressure"))
+            if pressure is not None and pressure < 0:
+                self.add(("environment", "sanctions", "pressure"), f"expected a pressure >= 0, found {pressure:g}")
+            probability(("environment", "sanctions", "leakage"), sanc.leakage)
+        for pid, hz in env.hazard.items():
+            party(("environment", "hazard", pid), pid)
+            probability(("environment", "hazard", pid, "base"), hz.base)
+            growth = self.number(hz.growth, ("environment", "hazard", pid, "growth"))
+            if growth is not None and growth < 0:
+                self.add(("environment", "hazard", pid, "growth"), f"expected a growth >= 0, found {growth:g}")
+        for pid, value in env.crisis.items():
+            party(("environment", "crisis", pid), pid)
+            self.number(value, ("environment", "crisis", pid))
+        for i, shock in enumerate(env.shocks):
+            loc: Loc = ("environment", "shocks", i)
+            if (shock.at is None) == (shock.probability is None):
+                self.add(loc, "a shock needs exactly one of 'at' (a period) or 'probability' (per period)")
+            if shock.at is not None:
+                self.whole(shock.at, (*loc, "at"), "a period")
+            if shock.probability is not None:
+                probability((*loc, "probability"), shock.probability)
+            for name, value in shock.set.items():
+                if name not in self.env:
+                    self.add((*loc, "set", name), f"unknown parameter {name!r}{did_you_mean(name, self.env)}")
+                self.number(value, (*loc, "set", name))
+        if len(env.shocks) > 4:
+            self.add(("environment", "shocks"), f"at most 4 shocks are supported, found {len(env.shocks)}")
 
     def unique(self, ids: Any, loc: Loc, what: str, key: str | None = None) -> None:
         seen: dict[str, int] = {}

@@ -182,12 +182,9 @@ class ClassicStrategy:
     name: ClassVar[str] = ""
     #: The equivalent Axelrod library class, ``None`` when there is none.
     axelrod_name: ClassVar[str | None] = None
-    classifier: ClassVar[Mapping[str, Any]] = {
-        "memory_depth": math.inf,
-        "stochastic": False,
-        "nice": False,
-        "makes_use_of": frozenset(),
-    }
+    classifier: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {"memory_depth": math.inf, "stochastic": False, "nice": False, "makes_use_of": frozenset()}
+    )
 
     def __init__(self, **params: Any) -> None:
         defaults = self.parameters()
@@ -224,7 +221,8 @@ class ClassicStrategy:
         return self
 
     def act(self, own: History, other: History, turn: int, rng: np.random.Generator) -> Move:
-        """Intended moves at ``turn`` (0-based), before noise: one bool per repetition."""
+        """Intended moves at ``turn`` (0-based), before noise: a bool array [repetitions], or
+        one bool meaning the same move in every repetition (cheaper for constant moves)."""
         raise NotImplementedError
 
     @property
@@ -660,7 +658,11 @@ class TournamentResult:
         return tuple(self.names[i] for i in order)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``detente tournament --json``."""
+        """The JSON contract of ``detente tournament --game ... --json``.
+
+        ``mean_scores`` maps each name to its mean normalised score per turn; ``scores`` adds
+        the 95 % interval, sd, n and median over repetitions; matrices are row vs column.
+        """
         return {
             "game": self.game.to_dict(),
             "strategies": list(self.names),
@@ -668,6 +670,7 @@ class TournamentResult:
             "repetitions": self.repetitions,
             "noise": self.noise,
             "ranking": list(self.ranking),
+            "mean_scores": {name: float(m) for name, m in zip(self.names, self.mean_scores, strict=True)},
             "scores": {
                 name: {
                     **_summary(self.normalised_scores[i]),

@@ -233,7 +233,7 @@ def run_batch(
 
         # hazard: walking away into crisis from the next period
         if hazard_on:
-            no_gain += u <= 1e-12
+            no_gain = np.where(u > 1e-12, 0.0, no_gain + 1.0)  # consecutive periods without a gain
             if multi:
                 base = np.stack([v.hazard_base for v in variants])[state]
                 grow = np.stack([v.hazard_growth for v in variants])[state]

@@ -164,7 +164,7 @@ def build_setup(
         false_alarm=false_alarm,
         target=target,
         variants=tuple(variants),
-        shock_at=tuple(s.at for s in shocks),
+        shock_at=tuple(None if s.at is None else round(_num(s.at, env_values)) for s in shocks),
         shock_probability=tuple(_num(s.probability, env_values) for s in shocks),
         shock_names=tuple(s.name for s in shocks),
     )
