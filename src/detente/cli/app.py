@@ -52,9 +52,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 
 
 def _console(stderr: bool = False) -> Console:
+    """A Rich console; the error console never wraps lines, so FILE:LINE:COL stays whole."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
 
 
 def _fail(message: str, code: int = 2) -> None:
