@@ -212,3 +212,42 @@ def test_dated_and_random_shocks() -> None:
     # relief is worth less to the DPRK after the leak, so its value falls in every episode
     assert (res.value[:, 1] < base.value[:, 1] - 1e-9).all()
     assert np.unique(res.value[:, 1]).size > 1  # the random purge arrives at different times
+
+
+# ----------------------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from strategies_check import scenario_data  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario_data())
+def test_simulation_matches_the_check_on_random_scenarios(data: dict) -> None:
+    """Perfect verification, no hazard: reciprocal play earns V_i(0) when the schedule is
+    self-enforcing; and an opportunist earns flows up to τ plus discount^τ · D_i(τ)."""
+    scn = detente.Scenario.model_validate(data)
+    report = detente.check(scn)
+    last = max((s.period for s in scn.get_schedule()), default=0)
+    horizon = int(last) + 40
+    if report.self_enforcing:
+        res = simulate(scn, {}, 3, seed=0, horizon=horizon)
+        expected = np.array([report.participation[p] for p in scn.party_ids])
+        assert np.abs(res.value - expected).max() < 1e-9 * max(1.0, np.abs(expected).max())
+    for pid in scn.party_ids:
+        tempted = [c for c in report.constraints if c.party == pid and c.violated]
+        if not tempted:
+            continue
+        first = tempted[0]
+        others_tempted = any(c.violated for c in report.constraints if c.party != pid and c.period < first.response_period)
+        if others_tempted:
+            continue  # reciprocal partners follow the schedule only when they are not tempted themselves
+        strategies = {p: "reciprocal" for p in scn.party_ids}
+        strategies[pid] = "opportunist"
+        res = simulate(scn, strategies, 2, seed=0, horizon=horizon)
+        delta = float(scn.party(pid).discount)
+        comply = report.comply[pid]
+        tau = first.period
+        expected_i = comply[0] - delta**tau * comply[tau] + delta**tau * first.deviate
+        i = scn.party_ids.index(pid)
+        assert res.value[0, i] == pytest.approx(expected_i, rel=1e-9, abs=1e-9)
