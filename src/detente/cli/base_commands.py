@@ -382,7 +382,7 @@ def tournament(
         if not sep:
             raise UsageError(f"--pool {item!r}: expected PARTY=a,b,c")
         pools[party.strip()] = [n.strip() for n in names.split(",") if n.strip()]
-    names_to_run = [schedule] if schedule is not None else (list(scn.schedule_names) or [None])
+    names_to_run: list[str | None] = [schedule] if schedule is not None else (list(scn.schedule_names) or [None])
     payloads = []
     for name in names_to_run:
         with _Progress(f"tournament {name or ''}".strip(), enabled=not json_out) as bar:

@@ -128,7 +128,7 @@ class SimulationResult:
     def to_frame(self) -> Any:
         """A tidy pandas DataFrame, one row per episode (needs pandas)."""
         try:
-            import pandas as pd
+            import pandas as pd  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover - depends on the environment
             raise UsageError("to_frame() needs pandas: pip install pandas") from None
         data: dict[str, Any] = {"episode": np.arange(self.episodes)}

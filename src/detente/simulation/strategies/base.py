@@ -66,18 +66,18 @@ class View:
         return mask
 
     def others_breach_now(self) -> BoolArray:
-        return self.breach_now[:, self.others].any(axis=1)
+        return np.asarray(self.breach_now[:, self.others].any(axis=1))
 
     def others_breach_ever(self) -> BoolArray:
-        return self.breach_ever[:, self.others].any(axis=1)
+        return np.asarray(self.breach_ever[:, self.others].any(axis=1))
 
     def own_due(self) -> BoolArray:
         """[E, S]: this party's steps that are due."""
-        return self.due & self.own_steps[None, :]
+        return np.asarray(self.due & self.own_steps[None, :])
 
     def own_due_on_time(self) -> BoolArray:
         """[E, S]: this party's steps scheduled exactly now and not yet performed."""
-        return self.own_due() & (self.step_period == self.t)[None, :]
+        return np.asarray(self.own_due() & (self.step_period == self.t)[None, :])
 
     def undo_fragile(self, who: BoolArray) -> BoolArray:
         """[E, K]: undo this party's fragile concessions in force, in the episodes ``who``."""
