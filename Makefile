@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check --no-input -q
 
-.PHONY: demo test lint typecheck unit bench docs clean help
+.PHONY: demo test lint typecheck unit bench docs clean help browser
 
 help:
 	@echo "make demo   set up .venv, install detente, run the Hanoi 2019 analysis"
 	@echo "make test   lint, type checks, import contracts and the whole test suite"
 	@echo "make bench  run the benchmarks (figures in docs/performance.md)"
+	@echo "make browser  install Debian's chromium for the browser tests (apt, when absent)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,8 @@ demo: $(VENV)/.installed
 	$(BIN)/detente check hanoi-2019 --schedule us-big-deal
 	$(BIN)/detente check hanoi-2019 --schedule dprk-offer
 	$(BIN)/detente check hanoi-2019 --schedule phased --leverage --tipping
+	$(BIN)/detente report hanoi-2019 --out report.html
+	@echo "The Hanoi 2019 report is in $(CURDIR)/report.html (one self-contained page: open it in a browser)."
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
@@ -40,7 +43,21 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-unit: $(VENV)/.installed-dev
+# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else SUDO=none; fi; \
+	  if [ "$$SUDO" = none ]; then \
+	    echo "note: $(CHROMIUM) is missing and apt needs root; the browser tests will be skipped (apt-get install chromium)"; \
+	  else \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  fi; \
+	fi
+
+unit: $(VENV)/.installed-dev browser
 	$(BIN)/pytest -n 2
 
 test: lint typecheck unit
@@ -49,4 +66,4 @@ bench: $(VENV)/.installed-dev
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info report.html
