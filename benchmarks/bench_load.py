@@ -47,9 +47,7 @@ def make_data() -> dict[str, Any]:
         c: dict[str, Any] = {
             "id": f"c{k:03d}",
             "by": by,
-            "flow": {
-                p: (-1.0 - (k % 7) / 4 if p == by else 0.5 + (k % 5) / 2) for p in PARTIES
-            },
+            "flow": {p: (-1.0 - (k % 7) / 4 if p == by else 0.5 + (k % 5) / 2) for p in PARTIES},
         }
         if k % 10 == 0:
             c["flow"][PARTIES[(k + 1) % 3]] = "pressure * (1 - leakage)"
@@ -60,9 +58,7 @@ def make_data() -> dict[str, Any]:
         if k < N_DIVISIBLE:
             c["divisible"] = True
             for j in range(TRANCHES):
-                steps.append(
-                    {"period": (k % 50) + 2 * j, "concession": c["id"], "amount": 1 / TRANCHES}
-                )
+                steps.append({"period": (k % 50) + 2 * j, "concession": c["id"], "amount": 1 / TRANCHES})
         else:
             # every other whole concession waits for the one before it
             period = 60 + (k - N_DIVISIBLE)

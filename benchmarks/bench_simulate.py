@@ -72,7 +72,10 @@ def main() -> None:
         return
     scn = detente.loads(SCENARIO, "benchmark")
     clean = rate(scn, {"A": "reciprocal", "B": "reciprocal"}, 200_000)
-    print(f"simulate, perfect verification, reciprocal vs reciprocal: {clean / 1e6:.1f} M episode-periods/s (target >= 10)")
+    print(
+        "simulate, perfect verification, reciprocal vs reciprocal: "
+        f"{clean / 1e6:.1f} M episode-periods/s (target >= 10)"
+    )
     noisy = scn.with_fields(
         {
             "b2.verification.detect": 0.8,
@@ -81,7 +84,10 @@ def main() -> None:
         }
     )
     rough = rate(noisy, {"A": "reciprocal", "B": "verify-first"}, 100_000)
-    print(f"simulate, missed detections and false alarms (no period can be skipped): {rough / 1e6:.1f} M episode-periods/s")
+    print(
+        "simulate, missed detections and false alarms (no period can be skipped): "
+        f"{rough / 1e6:.1f} M episode-periods/s"
+    )
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, __file__, "--memory-child"], capture_output=True, text=True, check=True

@@ -115,8 +115,7 @@ def concession_dicts(
         effect_to = draw(st.lists(st.sampled_from(others), unique=True)) if others else []
         if effect_to:
             c["effects"] = {
-                pid: {d: draw(values) for d in draw(st.lists(st.sampled_from(dims), unique=True))}
-                for pid in effect_to
+                pid: {d: draw(values) for d in draw(st.lists(st.sampled_from(dims), unique=True))} for pid in effect_to
             }
     reversible = draw(st.sampled_from(["absent", "false", "true", "mapping"]))
     if reversible == "false":
@@ -181,9 +180,7 @@ def schedule_lists(draw: st.DrawFn, concessions: list[Data]) -> list[Data]:
 def scenario_dicts(draw: st.DrawFn) -> Data:
     """A valid scenario as plain data (see the module docstring for the ranges)."""
     n_parties = draw(st.integers(1, 3))
-    parties = draw(
-        st.lists(st.sampled_from(PARTY_IDS), min_size=n_parties, max_size=n_parties, unique=True)
-    )
+    parties = draw(st.lists(st.sampled_from(PARTY_IDS), min_size=n_parties, max_size=n_parties, unique=True))
     cids = draw(st.lists(st.sampled_from(CONCESSION_IDS), min_size=1, max_size=6, unique=True))
     data: Data = {}
     if draw(st.booleans()):
@@ -215,9 +212,7 @@ def scenario_dicts(draw: st.DrawFn) -> Data:
             party["weights"] = {d: draw(st.floats(0.0, 3.0, allow_subnormal=False)) for d in dims}
         party_list.append(party)
     data["parties"] = party_list
-    concessions = [
-        draw(concession_dicts(cid, parties, cids[:i], params, dims)) for i, cid in enumerate(cids)
-    ]
+    concessions = [draw(concession_dicts(cid, parties, cids[:i], params, dims)) for i, cid in enumerate(cids)]
     data["concessions"] = concessions
     if draw(st.booleans()):
         data["schedule"] = draw(schedule_lists(concessions))

@@ -226,7 +226,7 @@ ROWS = [
     ),
     Bad(
         "expr_import.yaml",
-        ("concessions[0].flow.DPRK:", "a call to '__import__' is not allowed", "found \""),
+        ("concessions[0].flow.DPRK:", "a call to '__import__' is not allowed", 'found "'),
         8,
     ),
     Bad("expr_open.yaml", ("concessions[0].flow.DPRK:", "a call to 'open' is not allowed"), 8),

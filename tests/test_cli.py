@@ -92,11 +92,13 @@ def test_tipping_finds_the_leakage_threshold() -> None:
     assert code == 0
     tips = {t["parameter"]: t for t in json.loads(out)["tipping_points"]}
     leak = tips["leakage"]
-    assert leak["holds_below"] is True and leak["holds_at_best"] is True
+    assert leak["holds_below"] is True
+    assert leak["holds_at_best"] is True
     scn = detente.load("hanoi-2019")
     below = detente.check(scn, "phased", params={"leakage": leak["value"] - 2e-4})
     above = detente.check(scn, "phased", params={"leakage": leak["value"] + 2e-4})
-    assert below.self_enforcing and not above.self_enforcing
+    assert below.self_enforcing
+    assert not above.self_enforcing
 
 
 def test_strict_exit_code() -> None:
@@ -116,9 +118,7 @@ def test_strict_exit_code() -> None:
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(args: list[str], needle: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "detente", *args], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, "-m", "detente", *args], capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     assert needle in " ".join((proc.stderr + proc.stdout).split())

@@ -83,9 +83,7 @@ def test_front_loaded_full_table() -> None:
         ("US", 2, 20.0, 29.0, -9.0, "halt_and_reverse", 4),
         ("DPRK", 0, 7.0, 5.13, 1.87, "halt", 2),
     ]
-    assert [(c["party"], c["period"]) for c in result["constraints"]] == [
-        (p, t) for p, t, *_ in expected
-    ]
+    assert [(c["party"], c["period"]) for c in result["constraints"]] == [(p, t) for p, t, *_ in expected]
     for party, tau, comply, deviate, slack, plan, rho in expected:
         c = _constraint(result, party, tau)
         assert c["comply"] == pytest.approx(comply, abs=TOL)
@@ -177,9 +175,7 @@ def test_reported_plan_is_the_better_one(data: dict) -> None:
     for c in result["constraints"]:
         halt = path_values(data, c["party"], c["period"], "halt")
         rev = path_values(data, c["party"], c["period"], "halt_and_reverse")
-        options = {
-            name: v[c["party"]] for name, v in (("halt", halt), ("halt_and_reverse", rev)) if v
-        }
+        options = {name: v[c["party"]] for name, v in (("halt", halt), ("halt_and_reverse", rev)) if v}
         assert options
         best = max(options.values())
         assert c["deviate"] == pytest.approx(best, abs=1e-12)

@@ -418,12 +418,9 @@ def test_round_trip_of_expressions_and_parameters() -> None:
 
 
 def test_content_hash_ignores_formatting() -> None:
-    flow = detente.loads(
-        "parties: [{id: US, discount: 0.9}]\nconcessions: [{id: a, by: US, flow: {US: 1}}]\n"
-    )
+    flow = detente.loads("parties: [{id: US, discount: 0.9}]\nconcessions: [{id: a, by: US, flow: {US: 1}}]\n")
     block = detente.loads(
-        "concessions:\n  - id: a\n    by: US\n    flow:\n      US: 1.0\n"
-        "parties:\n  - id: US\n    discount: 0.90\n"
+        "concessions:\n  - id: a\n    by: US\n    flow:\n      US: 1.0\nparties:\n  - id: US\n    discount: 0.90\n"
     )
     assert flow.content_hash == block.content_hash
 

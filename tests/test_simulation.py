@@ -75,9 +75,11 @@ def test_same_seed_same_result_different_seed_different() -> None:
 def test_summary_contract() -> None:
     res = simulate(HANOI, {"US": "reciprocal", "DPRK": "hedger"}, 500, seed=1, schedule="phased")
     s = res.summary()
-    assert s["episodes"] == 500 and s["seed"] == 1
+    assert s["episodes"] == 500
+    assert s["seed"] == 1
     us = s["parties"]["US"]
-    assert set(us["value"]) >= {"mean", "ci95"} and len(us["value"]["ci95"]) == 2
+    assert set(us["value"]) >= {"mean", "ci95"}
+    assert len(us["value"]["ci95"]) == 2
     assert "mean" in us["package_in_force"]
     assert 0.0 <= s["crisis_rate"] <= 1.0
     assert s["provenance"]["scenario_hash"] == HANOI.content_hash
@@ -109,18 +111,30 @@ class TestStrategyContract:
         strat.reset(setup, 1, n, np.random.default_rng(0))
         S, K = setup.n_steps, setup.comp.n_concessions
         view = View(
-            t=0, party=1, n_episodes=n, step_period=setup.step_period,
-            step_concession=setup.step_concession, step_giver=setup.step_giver,
-            step_amount=setup.step_amount, own_steps=setup.step_giver == 1,
-            own_concessions=setup.comp.giver == 1, reversible=setup.comp.reversible,
-            fragile=setup.comp.fragile, due=np.ones((n, S), bool), in_force=np.zeros((n, K)),
-            undone=np.zeros((n, K), bool), seen_performed=np.zeros((n, S), bool),
-            breach_now=np.zeros((n, 2), bool), breach_ever=np.zeros((n, 2), bool),
+            t=0,
+            party=1,
+            n_episodes=n,
+            step_period=setup.step_period,
+            step_concession=setup.step_concession,
+            step_giver=setup.step_giver,
+            step_amount=setup.step_amount,
+            own_steps=setup.step_giver == 1,
+            own_concessions=setup.comp.giver == 1,
+            reversible=setup.comp.reversible,
+            fragile=setup.comp.fragile,
+            due=np.ones((n, S), bool),
+            in_force=np.zeros((n, K)),
+            undone=np.zeros((n, K), bool),
+            seen_performed=np.zeros((n, S), bool),
+            breach_now=np.zeros((n, 2), bool),
+            breach_ever=np.zeros((n, 2), bool),
             crisis=np.zeros(n, bool),
         )
         perform, undo = strat.decide(view)
-        assert perform.shape == (n, S) and perform.dtype == bool
-        assert undo.shape == (n, K) and undo.dtype == bool
+        assert perform.shape == (n, S)
+        assert perform.dtype == bool
+        assert undo.shape == (n, K)
+        assert undo.dtype == bool
 
     def test_seeded_determinism_and_reset(self, name: str) -> None:
         scn = HANOI.with_fields({"yongbyon.verification.detect": 0.6})
@@ -134,7 +148,8 @@ class TestStrategyContract:
     def test_pickling(self, name: str) -> None:
         strat = make_strategy(name)
         clone = pickle.loads(pickle.dumps(strat))
-        assert type(clone) is type(strat) and clone.params == strat.params
+        assert type(clone) is type(strat)
+        assert clone.params == strat.params
         party = self._party(name)
         a = simulate(HANOI, {party: strat}, 50, seed=2, schedule="phased", horizon=40)
         b = simulate(HANOI, {party: clone}, 50, seed=2, schedule="phased", horizon=40)
@@ -239,10 +254,12 @@ def test_simulation_matches_the_check_on_random_scenarios(data: dict) -> None:
         if not tempted:
             continue
         first = tempted[0]
-        others_tempted = any(c.violated for c in report.constraints if c.party != pid and c.period < first.response_period)
+        others_tempted = any(
+            c.violated for c in report.constraints if c.party != pid and c.period < first.response_period
+        )
         if others_tempted:
             continue  # reciprocal partners follow the schedule only when they are not tempted themselves
-        strategies = {p: "reciprocal" for p in scn.party_ids}
+        strategies = dict.fromkeys(scn.party_ids, "reciprocal")
         strategies[pid] = "opportunist"
         res = simulate(scn, strategies, 2, seed=0, horizon=horizon)
         delta = float(scn.party(pid).discount)

@@ -196,9 +196,7 @@ def _deviation_path(data: dict, party: str, tau: int, plan: str) -> dict | None:
         for k, c in concessions.items():
             if c["by"] != party or not _is_fragile(c, discount):
                 continue
-            amount_before = sum(
-                s["amount"] for s in steps if s["concession"] == k and s["period"] < tau
-            )
+            amount_before = sum(s["amount"] for s in steps if s["concession"] == k and s["period"] < tau)
             if amount_before > 0:
                 undone_at_tau.append(k)
         if not undone_at_tau:
@@ -226,9 +224,7 @@ def _deviation_path(data: dict, party: str, tau: int, plan: str) -> dict | None:
     for k, c in concessions.items():
         if k in undone_at_tau or not _is_fragile(c, discount):
             continue
-        amount_before = sum(
-            s["amount"] for s in performed if s["concession"] == k and s["period"] < rho
-        )
+        amount_before = sum(s["amount"] for s in performed if s["concession"] == k and s["period"] < rho)
         if amount_before > 0:
             reversals.append((k, rho))
 

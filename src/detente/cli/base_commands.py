@@ -122,7 +122,9 @@ def check(
     tipping: Annotated[
         bool, typer.Option("--tipping", help="Find where, within each parameter's range, the verdict flips.")
     ] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit with code 1 when a schedule is not self-enforcing.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 1 when a schedule is not self-enforcing.")
+    ] = False,
 ) -> None:
     """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
     from ..analysis.enforcement import check as run_check
@@ -187,11 +189,14 @@ def _parse_tranches(items: list[str] | None) -> dict[str, int] | None:
 def design(
     source: ScenarioArg,
     horizon: Annotated[
-        int | None, typer.Option("--horizon", "-T", help="Latest period a step may take (default: the file's design.horizon).")
+        int | None,
+        typer.Option("--horizon", "-T", help="Latest period a step may take (default: the file's design.horizon)."),
     ] = None,
     tranches: Annotated[
         list[str] | None,
-        typer.Option("--tranches", help="Split a divisible concession into N equal tranches: CONCESSION=N (repeatable)."),
+        typer.Option(
+            "--tranches", help="Split a divisible concession into N equal tranches: CONCESSION=N (repeatable)."
+        ),
     ] = None,
     set_: SetOpt = None,
     json_out: JsonOpt = False,
@@ -333,9 +338,7 @@ def simulate(
 @app.command()
 @_guard
 def tournament(
-    source: Annotated[
-        str | None, typer.Argument(help="A scenario file or case name (omit with --game).")
-    ] = None,
+    source: Annotated[str | None, typer.Argument(help="A scenario file or case name (omit with --game).")] = None,
     episodes: Annotated[int, typer.Option("--episodes", "-n", help="Episodes per pairing.")] = 1000,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.")] = None,
     schedule: ScheduleOpt = None,
@@ -386,9 +389,7 @@ def tournament(
     payloads = []
     for name in names_to_run:
         with _Progress(f"tournament {name or ''}".strip(), enabled=not json_out) as bar:
-            res = run_tournament(
-                scn, pools, episodes, seed, schedule=name, horizon=horizon, progress=bar
-            )
+            res = run_tournament(scn, pools, episodes, seed, schedule=name, horizon=horizon, progress=bar)
         payloads.append(res.to_dict())
     if json_out:
         _print_json(payloads[0] if len(payloads) == 1 else {"schedules": {p["schedule"]: p for p in payloads}})

@@ -99,7 +99,9 @@ def compile_scenario(scn: Scenario, params: Mapping[str, float] | None = None) -
     for i, p in enumerate(scn.parties):
         discount[i] = _value(p.discount, env)
         if not 0.0 < discount[i] < 1.0:
-            problems.append(Problem(f"expected a discount in (0, 1), found {discount[i]:g}", ("parties", i, "discount")))
+            problems.append(
+                Problem(f"expected a discount in (0, 1), found {discount[i]:g}", ("parties", i, "discount"))
+            )
         for dim, w in p.weights.items():
             weights[i, dim_index[dim]] = _value(w, env)
     flow = np.zeros((K, P))
@@ -126,13 +128,21 @@ def compile_scenario(scn: Scenario, params: Mapping[str, float] | None = None) -
             d = _value(c.reversible.delay, env)
             cost[k] = _value(c.reversible.cost, env)
             if d < 0 or abs(d - round(d)) > EPS:
-                problems.append(Problem(f"expected a whole delay >= 0, found {d:g}", ("concessions", k, "reversible", "delay")))
+                problems.append(
+                    Problem(f"expected a whole delay >= 0, found {d:g}", ("concessions", k, "reversible", "delay"))
+                )
             if cost[k] < 0:
-                problems.append(Problem(f"expected a cost >= 0, found {cost[k]:g}", ("concessions", k, "reversible", "cost")))
+                problems.append(
+                    Problem(f"expected a cost >= 0, found {cost[k]:g}", ("concessions", k, "reversible", "cost"))
+                )
             delay[k] = max(0, round(d))
         ell = _value(c.lag, env)
         if ell < 0 or abs(ell - round(ell)) > EPS:
-            problems.append(Problem(f"expected a whole verification lag >= 0, found {ell:g}", ("concessions", k, "verification_lag")))
+            problems.append(
+                Problem(
+                    f"expected a whole verification lag >= 0, found {ell:g}", ("concessions", k, "verification_lag")
+                )
+            )
         lag[k] = max(0, round(ell))
     if not (np.isfinite(flow).all() and np.isfinite(once).all() and np.isfinite(cost).all()):
         problems.append(Problem("a flow, one-time value or cost is not finite", ("concessions",)))

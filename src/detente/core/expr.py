@@ -144,15 +144,11 @@ def _check(node: ast.AST, depth: int = 0) -> set[str]:
                 (
                     n
                     for n in ast.walk(node)
-                    if isinstance(n, ast.Call)
-                    and isinstance(n.func, ast.Name)
-                    and n.func.id not in _FUNCS
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in _FUNCS
                 ),
                 node,
             )
-            raise ExpressionError(
-                f"{_describe(culprit)} is not allowed; the only functions are min(...) and max(...)"
-            )
+            raise ExpressionError(f"{_describe(culprit)} is not allowed; the only functions are min(...) and max(...)")
         if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
             raise ExpressionError(f"{node.func.id}() takes one or more plain arguments")
         names: set[str] = set()

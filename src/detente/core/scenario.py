@@ -121,9 +121,7 @@ def _to_num(value: object) -> float | Expr:
             return parse_expression(value)
         except ExpressionError as exc:
             shown = value if len(value) <= 60 else value[:57] + "..."
-            raise ValueError(
-                f"expected a number or an arithmetic expression, found {shown!r}: {exc}"
-            ) from None
+            raise ValueError(f"expected a number or an arithmetic expression, found {shown!r}: {exc}") from None
     raise ValueError(f"expected a number or an expression, found {_kind(value)}")
 
 
@@ -363,9 +361,9 @@ class DesignSpec(_Model):
     """Inputs for the schedule designer (MODEL.md section 4)."""
 
     horizon: Int | None = None
-    tranches: FMap[
-        Id, Annotated[int, PlainValidator(_to_count), WithJsonSchema({"type": "integer"})]
-    ] = Field(default_factory=FrozenDict)
+    tranches: FMap[Id, Annotated[int, PlainValidator(_to_count), WithJsonSchema({"type": "integer"})]] = Field(
+        default_factory=FrozenDict
+    )
 
 
 Schedule = tuple[Step, ...]
@@ -520,8 +518,7 @@ class Scenario(_Model):
         for name, value in (overrides or {}).items():
             if name not in values:
                 raise UsageError(
-                    f"unknown parameter {name!r}{did_you_mean(name, values)}; parameters: "
-                    f"{', '.join(values) or 'none'}"
+                    f"unknown parameter {name!r}{did_you_mean(name, values)}; parameters: {', '.join(values) or 'none'}"
                 )
             values[name] = float(value)
         return values
@@ -551,8 +548,7 @@ class Scenario(_Model):
         env = base.parameter_values(params)
         data = _resolve_tree(base, env)
         data["parameters"] = {
-            name: {**p.model_dump(exclude_defaults=True), "value": env[name]}
-            for name, p in base.parameters.items()
+            name: {**p.model_dump(exclude_defaults=True), "value": env[name]} for name, p in base.parameters.items()
         }
         return Scenario.model_validate(data)
 
@@ -645,8 +641,7 @@ def _set_path(data: dict[str, Any], path: str, value: float | str, scn: Scenario
     else:
         choices = [*scn.party_ids, *scn.concession_ids]
         raise UsageError(
-            f"--set {path}: {head!r} is not a party, a concession or a section"
-            f"{did_you_mean(head, choices)}"
+            f"--set {path}: {head!r} is not a party, a concession or a section{did_you_mean(head, choices)}"
         )
     if not rest:
         raise UsageError(f"--set {path}: name a field, e.g. {head}.discount or {head}.flow.X")
@@ -794,7 +789,9 @@ class _Checker:
     def check_environment(self, env: Environment, parties: set[str]) -> None:
         def party(loc: Loc, pid: str) -> None:
             if pid not in parties:
-                self.add(loc, f"unknown party {pid!r}{did_you_mean(pid, parties)} (parties: {', '.join(sorted(parties))})")
+                self.add(
+                    loc, f"unknown party {pid!r}{did_you_mean(pid, parties)} (parties: {', '.join(sorted(parties))})"
+                )
 
         def probability(loc: Loc, value: float | int | Expr) -> None:
             p = self.number(value, loc)
@@ -863,9 +860,7 @@ class _Checker:
                         f"expected the value inside its range [{lo:g}, {hi:g}], found {p.value:g}",
                     )
 
-    def check_concession(
-        self, i: int, c: Concession, parties: set[str], dims: set[str], concs: set[str]
-    ) -> None:
+    def check_concession(self, i: int, c: Concession, parties: set[str], dims: set[str], concs: set[str]) -> None:
         loc: Loc = ("concessions", i)
         listed = f" (parties: {', '.join(sorted(parties))})"
         if c.by not in parties:
@@ -901,8 +896,7 @@ class _Checker:
             if explicit and lag is not None and vlag is not None and lag != vlag:
                 self.add(
                     (*loc, "verification", "lag"),
-                    f"expected the same lag as verification_lag ({lag}), found {vlag}; "
-                    "give the lag in one place only",
+                    f"expected the same lag as verification_lag ({lag}), found {vlag}; give the lag in one place only",
                 )
             for key in ("detect", "false_alarm"):
                 prob = self.number(getattr(v, key), (*loc, "verification", key))
@@ -954,9 +948,7 @@ class _Checker:
         concs = {c.id: c for c in self.scn.concessions}
         loose = self.lenient.concessions
         # concessions whose timing in this schedule is unknown: prerequisites are not judged
-        unsure: set[str | None] = {
-            cid for sloc, cid in self.lenient.steps.items() if sloc[:-1] == loc
-        }
+        unsure: set[str | None] = {cid for sloc, cid in self.lenient.steps.items() if sloc[:-1] == loc}
         totals: dict[str, float] = {}
         counts: dict[str, int] = {}
         periods: dict[str, list[tuple[int, float]]] = {}
@@ -968,8 +960,7 @@ class _Checker:
             if c is None:
                 self.add(
                     (*sloc, "concession"),
-                    f"unknown concession {step.concession!r}"
-                    f"{did_you_mean(step.concession, concs)}",
+                    f"unknown concession {step.concession!r}{did_you_mean(step.concession, concs)}",
                 )
             period = self.whole(step.period, (*sloc, "period"), "a period")
             if period is not None and period > MAX_HORIZON:
@@ -987,8 +978,7 @@ class _Checker:
             if not partial_ok and abs(amount - 1.0) > EPS:
                 self.add(
                     (*sloc, "amount"),
-                    f"{c.id!r} is not divisible: expected amount 1 (the whole concession), "
-                    f"found {amount:g}",
+                    f"{c.id!r} is not divisible: expected amount 1 (the whole concession), found {amount:g}",
                 )
             totals[c.id] = totals.get(c.id, 0.0) + amount
             counts[c.id] = counts.get(c.id, 0) + 1
@@ -996,8 +986,7 @@ class _Checker:
             if totals[c.id] > 1.0 + EPS:
                 self.add(
                     (*sloc, "amount"),
-                    f"expected the amounts of {c.id!r} to add up to at most 1, "
-                    f"found {totals[c.id]:g}",
+                    f"expected the amounts of {c.id!r} to add up to at most 1, found {totals[c.id]:g}",
                 )
             elif not partial_ok and counts[c.id] > 1:
                 n = counts[c.id]
@@ -1038,8 +1027,7 @@ class _Checker:
             elif not c.divisible and m != 1 and cid not in self.lenient.concessions:
                 self.add(
                     loc,
-                    f"{cid!r} is not divisible: expected 1 tranche, found {m} "
-                    "(mark it 'divisible: true' to split it)",
+                    f"{cid!r} is not divisible: expected 1 tranche, found {m} (mark it 'divisible: true' to split it)",
                 )
             if m < 1:
                 self.add(loc, f"expected at least 1 tranche, found {m}")

@@ -156,8 +156,7 @@ def _measure(text: str, source: str) -> None:
                 written += 1
                 if written > MAX_VALUES:
                     raise _refuse(
-                        f"expected at most {MAX_VALUES:,} values in a scenario file, found more; "
-                        "refused",
+                        f"expected at most {MAX_VALUES:,} values in a scenario file, found more; refused",
                         source,
                         *_mark(event),
                     )
@@ -217,9 +216,7 @@ def _to_data(node: yaml.Node, loc: Loc, out: _Located) -> Any:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 found = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
-                out.problems.append(
-                    Problem(f"expected a plain key, found {found}", loc, None, line, col)
-                )
+                out.problems.append(Problem(f"expected a plain key, found {found}", loc, None, line, col))
                 continue
             key = _scalar(key_node, loc, out, key=True)
             if key is None:
@@ -249,18 +246,14 @@ def _to_data(node: yaml.Node, loc: Loc, out: _Located) -> Any:
     raise TypeError(f"unexpected YAML node {node!r}")  # pragma: no cover
 
 
-def _refuse(
-    message: str, source: str, line: int | None = None, col: int | None = None
-) -> ScenarioError:
+def _refuse(message: str, source: str, line: int | None = None, col: int | None = None) -> ScenarioError:
     return ScenarioError([Problem(message, (), source, line, col)], source)
 
 
 def _parse(text: str, source: str) -> tuple[Any, _Located]:
     out = _Located()
     if not text.strip():
-        raise _refuse(
-            "expected a scenario (a mapping of sections), found an empty file", source, 1, 1
-        )
+        raise _refuse("expected a scenario (a mapping of sections), found an empty file", source, 1, 1)
     _measure(text, source)
     try:
         root = yaml.compose(text, Loader=_Loader)
@@ -276,9 +269,7 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
     except RecursionError:
         raise _refuse("not valid YAML: nested too deeply", source) from None
     if root is None:
-        raise _refuse(
-            "expected a scenario (a mapping of sections), found only comments", source, 1, 1
-        )
+        raise _refuse("expected a scenario (a mapping of sections), found only comments", source, 1, 1)
     try:
         data = _to_data(root, (), out)
     except RecursionError:
@@ -478,9 +469,7 @@ def _problems_from_validation(
     # "unknown key 'concesions'; did you mean 'concessions'?" explains the missing key
     renames = {k: new for k, new in guesses.items() if (*k[0], new) in missing}
     explained = {(*parent, new) for (parent, _), new in renames.items()}
-    problems = [
-        p for p in problems if p.loc not in explained or not p.message.startswith("missing")
-    ]
+    problems = [p for p in problems if p.loc not in explained or not p.message.startswith("missing")]
     return problems, errors, renames
 
 
@@ -544,9 +533,7 @@ def _salvage(
         node = _get(fixed, parent)
         if isinstance(node, dict) and old in node and new not in node:
             node[new] = node.pop(old)
-    renamed = {(*parent, old) for parent, old in renames} | {
-        (*parent, new) for (parent, _), new in renames.items()
-    }
+    renamed = {(*parent, old) for parent, old in renames} | {(*parent, new) for (parent, _), new in renames.items()}
     hidden: set[Loc] = set()  # problems at or under these locations are not reported
     items: set[Loc] = set()  # damaged parties and concessions
     steps: dict[Loc, str | None] = {}
@@ -597,9 +584,7 @@ def _salvage(
             hidden.add(loc[:1])
     if not (isinstance(fixed.get("parties"), list) and isinstance(fixed.get("concessions"), list)):
         return []
-    party_ids = [
-        p["id"] for p in fixed["parties"] if isinstance(p, dict) and isinstance(p.get("id"), str)
-    ]
+    party_ids = [p["id"] for p in fixed["parties"] if isinstance(p, dict) and isinstance(p.get("id"), str)]
     damaged: set[str] = set()
     for section, index in sorted(items):
         assert isinstance(section, str)
@@ -654,9 +639,7 @@ def _salvage(
     return out
 
 
-def scenario_from_data(
-    data: Any, source: str | None = None, where: _Located | None = None
-) -> Scenario:
+def scenario_from_data(data: Any, source: str | None = None, where: _Located | None = None) -> Scenario:
     """Validate plain data into a Scenario, mapping every problem to ``where``."""
     if not isinstance(data, dict):
         raise ScenarioError(
@@ -697,16 +680,14 @@ def case_path(name: str) -> Any:
     if not entry.is_file():
         names = builtin_cases()
         raise UsageError(
-            f"no file or built-in case named {name!r}{did_you_mean(name, names)}; "
-            f"built-in cases: {', '.join(names)}"
+            f"no file or built-in case named {name!r}{did_you_mean(name, names)}; built-in cases: {', '.join(names)}"
         )
     return entry
 
 
 def _too_big(size: int, source: str) -> ScenarioError:
     return _refuse(
-        f"expected a file of at most {MAX_BYTES // 2**20} MB, found {size / 2**20:.1f} MB; "
-        "refused without reading it",
+        f"expected a file of at most {MAX_BYTES // 2**20} MB, found {size / 2**20:.1f} MB; refused without reading it",
         source,
     )
 
@@ -726,9 +707,7 @@ def loads(text: str, source: str = "<string>") -> Scenario:
         scenario_from_data(data, source, where)
     except ScenarioError as exc:
         reported = [p.loc for p in problems]
-        problems += [
-            p for p in exc.problems if not any(p.loc[: len(r)] == r for r in reported)
-        ]
+        problems += [p for p in exc.problems if not any(p.loc[: len(r)] == r for r in reported)]
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
     raise ScenarioError(problems, source)
 
@@ -741,8 +720,7 @@ def _decode(data: bytes, source: str) -> str:
         line = before.count(b"\n") + 1
         col = len(before) - (before.rfind(b"\n") + 1) + 1
         raise _refuse(
-            f"expected UTF-8 text, found the byte 0x{data[exc.start]:02x} (save the file as "
-            "UTF-8)",
+            f"expected UTF-8 text, found the byte 0x{data[exc.start]:02x} (save the file as UTF-8)",
             source,
             line,
             col,

@@ -86,9 +86,7 @@ def render_scenario(scn: Scenario, console: Console) -> None:
             rev = f"delay {_num(c.reversible.delay)}, cost {_num(c.reversible.cost)} ({fragile})"
         flows = _flows(c.flow)
         if c.effects:
-            flows = (flows + "; " if c.flow else "") + "; ".join(
-                f"{pid}: {_flows(e)}" for pid, e in c.effects.items()
-            )
+            flows = (flows + "; " if c.flow else "") + "; ".join(f"{pid}: {_flows(e)}" for pid, e in c.effects.items())
         conc.add_row(
             Text(c.id, style="bold cyan") + (Text(f"\n{c.name}", style="dim") if c.name else Text()),
             c.by,
@@ -213,11 +211,17 @@ def render_simulation(scn: Scenario, summary: dict[str, Any], console: Console) 
     breach = summary["breach"]
     lines = [
         f"crisis in {crisis['mean']:.1%} of episodes [{crisis['ci95'][0]:.1%}, {crisis['ci95'][1]:.1%}]"
-        + (f", on average in {scn.period} {crisis['mean_period']:.1f}" if crisis.get("mean_period") is not None else ""),
+        + (
+            f", on average in {scn.period} {crisis['mean_period']:.1f}" if crisis.get("mean_period") is not None else ""
+        ),
         f"schedule completed in {done['mean']:.1%}"
         + (f", on average by {scn.period} {done['mean_period']:.1f}" if done.get("mean_period") is not None else ""),
         f"someone breached in {breach['mean']:.1%}"
-        + (f", first on average in {scn.period} {breach['mean_period']:.1f}" if breach.get("mean_period") is not None else ""),
+        + (
+            f", first on average in {scn.period} {breach['mean_period']:.1f}"
+            if breach.get("mean_period") is not None
+            else ""
+        ),
     ]
     console.print("\n".join(lines))
 

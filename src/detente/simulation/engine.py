@@ -126,8 +126,10 @@ def run_batch(
     disc = np.ones(P)
     undo_lag = comp.delay + comp.lag
     # fast-forward: once nothing can change any more, the remaining periods are a geometric sum
-    random_free = not hazard_on and not any_false_alarm and not any(
-        at is None and prob > 0 for at, prob in zip(setup.shock_at, setup.shock_probability, strict=True)
+    random_free = (
+        not hazard_on
+        and not any_false_alarm
+        and not any(at is None and prob > 0 for at, prob in zip(setup.shock_at, setup.shock_probability, strict=True))
     )
     quiet_from = max([int(s_period.max(initial=-1))] + [a for a in setup.shock_at if a is not None])
     can_skip = random_free and not pressure_on
@@ -225,8 +227,12 @@ def run_batch(
         u += _flows(x, crisis, state, variants)
         if pressure_on:
             pv = v0 if not multi else None
-            pressure = pv.pressure if pv is not None else np.array([variants[s].pressure for s in range(len(variants))])[state]
-            leakage = pv.leakage if pv is not None else np.array([variants[s].leakage for s in range(len(variants))])[state]
+            pressure = (
+                pv.pressure if pv is not None else np.array([variants[s].pressure for s in range(len(variants))])[state]
+            )
+            leakage = (
+                pv.leakage if pv is not None else np.array([variants[s].leakage for s in range(len(variants))])[state]
+            )
             u[:, setup.target] -= pressure * ((1.0 + growth) ** t - 1.0) * (1.0 - leakage)
         value += u * disc
         disc = disc * delta

@@ -106,7 +106,7 @@ def build_setup(
         if c.verification is not None:
             detect[k] = _num(c.verification.detect, env_values, 1.0)
             false_alarm[k] = _num(c.verification.false_alarm, env_values, 0.0)
-    if not ((0 <= detect) & (detect <= 1) & (0 <= false_alarm) & (false_alarm <= 1)).all():
+    if not ((detect >= 0) & (detect <= 1) & (false_alarm >= 0) & (false_alarm <= 1)).all():
         raise UsageError("verification.detect and verification.false_alarm must lie in [0, 1]")
 
     env = getattr(scenario, "environment", None)

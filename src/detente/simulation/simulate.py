@@ -21,8 +21,8 @@ from ..core.errors import UsageError, did_you_mean
 from ..core.scenario import Scenario, Step
 from .engine import BATCH, BatchOutput, batches, run_batch, spawn_generators
 from .setup import build_setup
-from .strategies.base import Strategy, make_strategy
 from .strategies import library as _library  # noqa: F401  (registers the built-in strategies)
+from .strategies.base import Strategy, make_strategy
 
 __all__ = ["MAX_EPISODES", "MAX_HORIZON", "SimulationResult", "simulate", "summarise"]
 
@@ -147,7 +147,10 @@ def _strategy_map(scn: Scenario, strategies: Mapping[str, str | Strategy]) -> li
     out = []
     for pid in strategies:
         if pid not in scn.party_ids:
-            raise UsageError(f"--strategy {pid}=...: unknown party{did_you_mean(pid, scn.party_ids)} (parties: {', '.join(scn.party_ids)})")
+            raise UsageError(
+                f"--strategy {pid}=...: unknown party{did_you_mean(pid, scn.party_ids)} "
+                f"(parties: {', '.join(scn.party_ids)})"
+            )
     for i, pid in enumerate(scn.party_ids):
         spec = strategies.get(pid, "reciprocal")
         strat = make_strategy(spec)
@@ -155,9 +158,7 @@ def _strategy_map(scn: Scenario, strategies: Mapping[str, str | Strategy]) -> li
         env = getattr(scn, "environment", None)
         target = env.sanctions.target if env is not None and env.sanctions is not None else None
         if side == "sender" and target == pid:
-            raise UsageError(
-                f"strategy {strat.name!r} is for the side that imposes sanctions; {pid} is their target"
-            )
+            raise UsageError(f"strategy {strat.name!r} is for the side that imposes sanctions; {pid} is their target")
         if side == "target" and target is not None and target != pid:
             raise UsageError(f"strategy {strat.name!r} is for the target of the sanctions ({target}), not {pid}")
         del i

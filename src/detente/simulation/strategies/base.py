@@ -193,8 +193,7 @@ def make_strategy(spec: str | Strategy) -> Strategy:
     cls = REGISTRY.get(text.strip())
     if cls is None:
         raise UsageError(
-            f"unknown strategy {text!r}{did_you_mean(text, REGISTRY)} "
-            f"(registered: {', '.join(sorted(REGISTRY))})"
+            f"unknown strategy {text!r}{did_you_mean(text, REGISTRY)} (registered: {', '.join(sorted(REGISTRY))})"
         )
     return cls(**params)
 
