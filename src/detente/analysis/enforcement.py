@@ -18,7 +18,8 @@ import numpy as np
 from .. import __version__
 from ..core.compiled import Compiled, CompiledSchedule, compile_scenario, compile_schedule
 from ..core.scenario import Scenario, Step
-from .kernel import PLANS, KernelResult, run_kernel
+from .kernel import PLANS, KernelResult, run_kernel, run_kernel_batch
+from .kernel import margins as kernel_margins
 
 __all__ = [
     "TOLERANCE",
@@ -160,7 +161,9 @@ class EnforcementReport:
             "constraints": [c.to_dict() for c in self.constraints],
             "violations": [c.to_dict() for c in self.violations],
             "min_slack": _finite_or_none(self.min_slack),
-            "min_slack_by_party": {k: _finite_or_none(v) for k, v in self.min_slack_by_party().items()},
+            "min_slack_by_party": {
+                k: _finite_or_none(v) for k, v in self.min_slack_by_party().items()
+            },
             "comply": {k: list(v) for k, v in self.comply.items()},
             "schedule_name": self.schedule_name,
             "schedule": [{"period": t, "concession": k, "amount": a} for t, k, a in self.schedule],
@@ -201,23 +204,30 @@ def _explain(
     seen: int,
     rho: int,
     gain: float,
+    *,
+    fragile: np.ndarray | None = None,
+    in_force: np.ndarray | None = None,
 ) -> str:
+    """Why ``party`` gains by deviating at ``tau`` (``fragile`` and ``in_force``, the
+    cumulative amounts per [concession, period], may be passed in precomputed)."""
     p = comp.period_label
+    if fragile is None:
+        fragile = comp.fragile
+    if in_force is None:
+        in_force = np.minimum(np.cumsum(sched.amounts, axis=1), 1.0)
     name = comp.party_ids[party]
     own_steps = [(t, k) for t, k, _ in sched.steps if comp.giver[k] == party and t >= tau]
-    due = {}
+    due: dict[str, int] = {}
     for t, k in own_steps:
         due.setdefault(comp.labels[k], t)
     items = list(due.items())
     skipped = _join([f"{label} (due in {p} {t})" for label, t in items[:3]])
     if len(items) > 3:
         skipped += " and later steps"
-    amounts = np.minimum(np.cumsum(sched.amounts, axis=1), 1.0)
     undone: list[str] = []
-    if plan == 1:
+    if plan == 1 and tau > 0:
         for k in range(comp.n_concessions):
-            in_force = amounts[k, tau - 1] if tau > 0 else 0.0
-            if comp.giver[k] == party and comp.fragile[k] and in_force > 0:
+            if comp.giver[k] == party and fragile[k] and in_force[k, tau - 1] > 0:
                 undone.append(comp.labels[k])
     if plan == 1 and undone and skipped:
         action = f"undoing {_join(undone)} and withholding {skipped}"
@@ -229,7 +239,7 @@ def _explain(
     kept_for_good: list[str] = []
     for t, k, _ in sched.steps:
         if comp.giver[k] != party and t < rho and comp.flow[k, party] > 0:
-            if comp.fragile[k]:
+            if fragile[k]:
                 kept.append(comp.labels[k])
             else:
                 why = "irreversible" if not comp.reversible[k] else "not worth undoing"
@@ -239,7 +249,10 @@ def _explain(
     verb = "sees" if len(watchers) == 1 else "see"
     seen_at = f"{who} {verb} the breach at the end of {p} {seen}"
     if kept_for_good and kept:
-        keeps = f"it keeps {_join(kept_for_good[:3])} for good, and {_join(kept[:3])} until {seen_at}"
+        keeps = (
+            f"it keeps {_join(kept_for_good[:3])} for good, and {_join(kept[:3])} "
+            f"until {seen_at}"
+        )
     elif kept_for_good:
         keeps = f"it keeps {_join(kept_for_good[:3])} for good; {seen_at}"
     elif kept:
@@ -278,25 +291,35 @@ def _report(
     provenance: dict[str, Any],
     explain: bool = True,
 ) -> EnforcementReport:
-    best = res.best_plan
-    dev = res.best_deviate
+    best = res.best_plan.tolist()
+    dev = res.best_deviate.tolist()
+    any_plan = res.any_plan.tolist()
+    comply_v = res.comply.tolist()
+    seen_v = res.seen.tolist()
+    rho_v = res.response.tolist()
+    fragile = comp.fragile
+    in_force = np.minimum(np.cumsum(sched.amounts, axis=1), 1.0)
     constraints: list[Constraint] = []
     P, Tn = res.comply.shape
     for i in range(P):
         for t in range(Tn):
-            if not res.any_plan[i, t]:
+            if not any_plan[i][t]:
                 continue
-            plan = int(best[i, t])
-            comply = float(res.comply[i, t])
-            deviate = float(dev[i, t])
+            plan = best[i][t]
+            comply = comply_v[i][t]
+            deviate = dev[i][t]
             slack = comply - deviate
-            seen = int(res.seen[plan, i, t])
-            rho = int(res.response[plan, i, t])
+            seen = seen_v[plan][i][t]
+            rho = rho_v[plan][i][t]
             text = ""
             if explain and slack < -TOLERANCE:
-                text = _explain(comp, sched, i, t, plan, seen, rho, -slack)
+                text = _explain(
+                    comp, sched, i, t, plan, seen, rho, -slack, fragile=fragile, in_force=in_force
+                )
             constraints.append(
-                Constraint(comp.party_ids[i], t, comply, deviate, slack, PLANS[plan], seen, rho, text)
+                Constraint(
+                    comp.party_ids[i], t, comply, deviate, slack, PLANS[plan], seen, rho, text
+                )
             )
     participation = {comp.party_ids[i]: float(res.comply[i, 0]) for i in range(P)}
     ok = all(c.slack >= -TOLERANCE for c in constraints) and all(
@@ -336,12 +359,18 @@ def _leverage(comp: Compiled, res: KernelResult) -> tuple[LeverageRow, ...]:
                     best_exp, src = value, comp.party_ids[j]
             taken = loss[:, i, t, :].copy()
             taken[:, i] = 0.0
-            lev = float(np.where(np.isfinite(taken), taken, 0.0).sum(axis=1)[res.exists[:, i, t]].max(initial=0.0))
+            gains = np.where(np.isfinite(taken), taken, 0.0).sum(axis=1)
+            lev = float(gains[res.exists[:, i, t]].max(initial=0.0))
             rows.append(LeverageRow(comp.party_ids[i], t, best_exp, src, max(lev, 0.0)))
     return tuple(rows)
 
 
-def _provenance(scn: Scenario, comp: Compiled, schedule_name: str | None, params: Mapping[str, float] | None) -> dict[str, Any]:
+def _provenance(
+    scn: Scenario,
+    comp: Compiled,
+    schedule_name: str | None,
+    params: Mapping[str, float] | None,
+) -> dict[str, Any]:
     return {
         "analysis": "check",
         "scenario": scn.name,
@@ -369,14 +398,38 @@ def check(
     comp = compile_scenario(scenario, params)
     sched, name = _resolve_schedule(scenario, schedule, params)
     res = run_kernel(comp, sched.amounts, all_values=leverage)
-    return _report(comp, sched, res, name=name, provenance=_provenance(scenario, comp, name, params), explain=explain)
+    provenance = _provenance(scenario, comp, name, params)
+    return _report(comp, sched, res, name=name, provenance=provenance, explain=explain)
 
 
 def margin(comp: Compiled, amounts: np.ndarray) -> float:
     """min(smallest slack, smallest participation) of one schedule: >= -1e-9 means it holds."""
-    res = run_kernel(comp, amounts)
-    slack = np.where(res.any_plan, res.comply - res.best_deviate, np.inf)
-    return float(min(slack.min(initial=np.inf), res.comply[:, 0].min()))
+    return float(kernel_margins(comp, np.asarray(amounts, dtype=float)[None, :, :])[0])
+
+
+#: check_many runs the kernel on chunks of schedules of about this many amounts cells.
+_CHUNK_CELLS = 1_000_000
+
+
+def _batches(
+    scheds: Sequence[CompiledSchedule], n_concessions: int
+) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Chunks of schedules as (indices, amounts [B, K, H+1] zero-padded, last periods [B]).
+
+    Schedules are grouped by their last period, so that padding costs little.
+    """
+    last = np.array([s.amounts.shape[1] - 1 for s in scheds], dtype=np.int64)
+    order = np.argsort(last, kind="stable")
+    longest = int(last.max(initial=-1)) + 1
+    size = max(1, _CHUNK_CELLS // max(1, n_concessions * (longest + 8)))
+    for i in range(0, len(order), size):
+        idx = order[i : i + size]
+        width = int(last[idx].max()) + 1
+        amounts = np.zeros((len(idx), n_concessions, width))
+        for b, j in enumerate(idx):
+            a = scheds[j].amounts
+            amounts[b, :, : a.shape[1]] = a
+        yield idx, amounts, last[idx]
 
 
 def check_many(
@@ -389,21 +442,39 @@ def check_many(
     """Check many schedules of one scenario.
 
     Returns the margin of each schedule (an array: min slack and participation, >= -1e-9
-    means self-enforcing), or full reports with ``reports=True``. The scenario is compiled once.
+    means self-enforcing), or full reports with ``reports=True``. The scenario is compiled
+    once, and the schedules go through the kernel in batches (a leading batch axis).
     """
     comp = compile_scenario(scenario, params)
-    if reports:
-        out = []
-        for s in schedules:
-            sched, name = _resolve_schedule(scenario, s, params)
-            res = run_kernel(comp, sched.amounts)
-            out.append(_report(comp, sched, res, name=name, provenance=_provenance(scenario, comp, name, params), explain=False))
-        return out
-    margins = []
+    scheds: list[CompiledSchedule] = []
+    names: list[str | None] = []
     for s in schedules:
-        sched = s if isinstance(s, CompiledSchedule) else _resolve_schedule(scenario, s, params)[0]
-        margins.append(margin(comp, sched.amounts))
-    return np.asarray(margins)
+        if isinstance(s, CompiledSchedule):
+            scheds.append(s)
+            names.append(None)
+        else:
+            sched, name = _resolve_schedule(scenario, s, params)
+            scheds.append(sched)
+            names.append(name)
+    if reports:
+        out: list[EnforcementReport | None] = [None] * len(scheds)
+        for idx, amounts, last in _batches(scheds, comp.n_concessions):
+            batch = run_kernel_batch(comp, amounts, last)
+            for b, j in enumerate(idx):
+                name = names[j]
+                out[j] = _report(
+                    comp,
+                    scheds[j],
+                    batch.item(b),
+                    name=name,
+                    provenance=_provenance(scenario, comp, name, params),
+                    explain=False,
+                )
+        return [r for r in out if r is not None]
+    result = np.empty(len(scheds))
+    for idx, amounts, last in _batches(scheds, comp.n_concessions):
+        result[idx] = run_kernel_batch(comp, amounts, last).margins()
+    return result
 
 
 def check_params(
@@ -417,8 +488,11 @@ def check_params(
     and participation per party.
     """
     rows = []
-    steps = scenario.get_schedule(schedule) if schedule is None or isinstance(schedule, str) else schedule
-    names = {}
+    if schedule is None or isinstance(schedule, str):
+        steps: Sequence[Step] = scenario.get_schedule(schedule)
+    else:
+        steps = schedule
+    names: dict[int, str] = {}
     for point in points:
         comp = compile_scenario(scenario, point)
         sched = compile_schedule(scenario, list(steps), point)
@@ -428,7 +502,7 @@ def check_params(
         part = res.comply[:, 0]
         m = float(min(per_party.min(initial=np.inf), part.min()))
         if not names:
-            names = {i: pid for i, pid in enumerate(comp.party_ids)}
+            names = dict(enumerate(comp.party_ids))
         row: dict[str, Any] = {
             "self_enforcing": m >= -TOLERANCE,
             "margin": m,

@@ -39,14 +39,17 @@ class TippingPoint:
 
     def _side(self, upward: bool) -> str:
         if self.integer:  # value lies halfway between the two whole numbers
-            return f"reaches {self.value + 0.5:g} or more" if upward else f"falls to {self.value - 0.5:g} or less"
+            if upward:
+                return f"reaches {self.value + 0.5:g} or more"
+            return f"falls to {self.value - 0.5:g} or less"
         return f"rises above {self.value:.4g}" if upward else f"falls below {self.value:.4g}"
 
     def sentence(self, what: str = "this deal") -> str:
         best = f"(best value {self.best_value:g})"
         if self.holds_at_best:
             return f"{what} stops holding if {self.parameter} {self._side(self.holds_below)} {best}"
-        return f"{what} starts holding if {self.parameter} {self._side(not self.holds_below)} {best}"
+        side = self._side(not self.holds_below)
+        return f"{what} starts holding if {self.parameter} {side} {best}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,9 +119,14 @@ def scan_parameter(
     return out
 
 
-def tipping_points(scn: Scenario, schedule: str | Sequence[Step] | None = None) -> list[TippingPoint]:
+def tipping_points(
+    scn: Scenario, schedule: str | Sequence[Step] | None = None
+) -> list[TippingPoint]:
     """Tipping points of every ranged parameter for one schedule of ``scn``."""
-    steps = scn.get_schedule(schedule) if schedule is None or isinstance(schedule, str) else schedule
+    if schedule is None or isinstance(schedule, str):
+        steps: Sequence[Step] = scn.get_schedule(schedule)
+    else:
+        steps = schedule
     out: list[TippingPoint] = []
     for name, param in scn.parameters.items():
         if param.range is not None and param.range[1] > param.range[0]:
