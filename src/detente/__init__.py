@@ -33,11 +33,10 @@ _LAZY = {
     "check_params": "detente.analysis.enforcement",
     "EnforcementReport": "detente.analysis.enforcement",
     "tipping_points": "detente.analysis.tipping",
-    "design": "detente.design.milp",
     "DesignResult": "detente.design.milp",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", "design", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis.enforcement import EnforcementReport, check, check_many, check_params
@@ -47,6 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str) -> Any:
+    if name == "design":  # the designer package, which is callable: detente.design(scn, horizon)
+        return import_module("detente.design")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'detente' has no attribute {name!r}")

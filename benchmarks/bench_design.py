@@ -1,0 +1,96 @@
+"""Benchmarks of the schedule designer (docs/design.md quotes these figures).
+
+    .venv/bin/python benchmarks/bench_design.py            # both benchmarks
+    .venv/bin/python benchmarks/bench_design.py --sweep 20 # plus 20 seeds of the large one
+
+1. Large: a generated 20-concession, 3-party package with up to 4 tranches per divisible
+   concession and horizon 24 (seed 0 of :func:`detente.design.instances.phased_package`).
+   Requirement: optimal in under 10 s on one core.
+2. Oracle ratio: a generated package of 7 concessions (7 tranches), 3 parties, horizon 4
+   (5^7 = 78,125 placements, fewer after ``requires``), solved by
+   :func:`detente.design.milp.design` and by the brute-force oracle. Requirement: the oracle
+   is at least 100 times slower, and both agree.
+
+The process pins itself to one CPU where the OS allows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+from detente.design.bruteforce import brute_force_design
+from detente.design.instances import phased_package, random_package
+from detente.design.milp import design
+
+LARGE_SEED = 0
+ORACLE_SEED = 0
+
+
+def _one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    return "not pinned"
+
+
+def large(seed: int, *, quiet: bool = False) -> float:
+    scn = phased_package(np.random.default_rng(seed))
+    t0 = time.perf_counter()
+    r = design(scn)
+    dt = time.perf_counter() - t0
+    st = r.stats
+    if not quiet:
+        n_div = sum(1 for c in scn.concessions if c.divisible)
+        print(f"large package (seed {seed}): {len(scn.concessions)} concessions ({n_div} divisible), "
+              f"{len(scn.parties)} parties, {st['tranches']} tranches, horizon {r.provenance.horizon}")
+        print(f"  status {r.status}, completion period {r.completion_period}, "
+              f"min normalised slack {r.min_slack:.4g}" if r.min_slack is not None else f"  status {r.status}")
+        print(f"  fastest period proved in {st.get('primary_time', dt):.2f} s; "
+              f"with the max-min tie-break {dt:.2f} s "
+              f"({st['solves']} MILP solves, {st['cuts']} cuts, secondary {st.get('secondary')})")
+    else:
+        print(f"  seed {seed:3d}: {r.status:8s} T*={r.completion_period} "
+              f"primary {st.get('primary_time', dt):6.2f} s total {dt:6.2f} s")
+    return dt
+
+
+def oracle_ratio(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scn = random_package(rng, n_parties=3, n_concessions=7, max_tranches_total=7, horizon=4,
+                         p_reversible=1.0)
+    t0 = time.perf_counter()
+    a = design(scn)
+    t_design = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    b = brute_force_design(scn)
+    t_oracle = time.perf_counter() - t0
+    assert a.feasible == b.feasible
+    assert a.completion_period == b.completion_period
+    print(f"oracle ratio (seed {seed}): {a.stats['tranches']} tranches, horizon 4, "
+          f"{b.stats['schedules']} schedules enumerated")
+    print(f"  feasible {a.feasible}, completion period {a.completion_period} (both agree)")
+    print(f"  design {t_design:.3f} s, oracle {t_oracle:.1f} s, ratio {t_oracle / t_design:.0f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", type=int, default=0, help="also run this many seeds of the large package")
+    parser.add_argument("--skip-oracle", action="store_true")
+    args = parser.parse_args()
+    print(_one_core())
+    large(LARGE_SEED)
+    if args.sweep:
+        times = [large(s, quiet=True) for s in range(args.sweep)]
+        print(f"  sweep of {args.sweep}: median {statistics.median(times):.2f} s, max {max(times):.2f} s")
+    if not args.skip_oracle:
+        oracle_ratio(ORACLE_SEED)
+
+
+if __name__ == "__main__":
+    main()
