@@ -48,9 +48,7 @@ def _payment_passes(scn: Scenario, result: DesignResult) -> bool:
     assert side is not None
     pkg = build_package(scn, result.provenance.horizon, result.provenance.tranches)
     ids = scn.concession_ids
-    amounts = schedule_from_steps(
-        len(ids), [(t, ids.index(c), a) for t, c, a in side.schedule]
-    ).amounts
+    amounts = schedule_from_steps(len(ids), [(t, ids.index(c), a) for t, c, a in side.schedule]).amounts
     ch = check_amounts(pkg, amounts)
     j = scn.party_ids.index(side.party)
     lift = side.amount / (1.0 - float(pkg.comp.discount[j]))
@@ -117,8 +115,7 @@ def test_horizon_zero_names_the_binding_constraint_and_the_payment(hostage: Scen
     assert "DPRK" in r.message
     assert "0.07" in r.message
     assert any(
-        b.party == "DPRK" and b.period == 0 and b.plan == "halt" and b.concession == "dismantle"
-        for b in r.binding
+        b.party == "DPRK" and b.period == 0 and b.plan == "halt" and b.concession == "dismantle" for b in r.binding
     )
     assert _payment_passes(hostage, r)
 
@@ -303,10 +300,21 @@ def test_roadmap_uses_labels_and_shares() -> None:
             "period": "quarter",
             "parties": [{"id": "US", "discount": 0.9}, {"id": "DPRK", "discount": 0.9}],
             "concessions": [
-                {"id": "m", "name": "test moratorium", "by": "DPRK", "flow": {"US": 2, "DPRK": -0.5},
-                 "reversible": {"delay": 0, "cost": 0}},
-                {"id": "r", "name": "sanctions relief", "by": "US", "flow": {"US": -1, "DPRK": 3},
-                 "reversible": {"delay": 1, "cost": 0}, "divisible": True},
+                {
+                    "id": "m",
+                    "name": "test moratorium",
+                    "by": "DPRK",
+                    "flow": {"US": 2, "DPRK": -0.5},
+                    "reversible": {"delay": 0, "cost": 0},
+                },
+                {
+                    "id": "r",
+                    "name": "sanctions relief",
+                    "by": "US",
+                    "flow": {"US": -1, "DPRK": 3},
+                    "reversible": {"delay": 1, "cost": 0},
+                    "divisible": True,
+                },
             ],
         }
     )
@@ -367,3 +375,45 @@ def test_time_limited_search_returns_a_checked_fallback() -> None:
         assert r.lower_bound <= r.completion_period
     if r.status == "time_limit":
         assert "infeasible" not in r.message.lower()
+
+
+# ----------------------------------------------------------------------------- pace
+
+
+def _with_pace(scn: detente.Scenario, pace: dict[str, int], tranches: dict[str, int] | None = None) -> detente.Scenario:
+    data = scn.to_data()
+    data.setdefault("design", {})["pace"] = pace
+    if tranches is not None:
+        data["design"]["tranches"] = tranches
+    return detente.Scenario.model_validate(data)
+
+
+def test_pace_spaces_tranches_and_agrees_with_brute_force() -> None:
+    from detente.design.bruteforce import brute_force_design
+    from detente.design.milp import design
+
+    paced = _with_pace(detente.load("worked-hostage"), {"relief": 2})
+    fast = design(paced, 5)
+    slow = brute_force_design(paced, 5)
+    assert fast.completion_period == slow.completion_period == 2
+    relief = [t for t, k, _ in fast.schedule if k == "relief"]
+    assert len(relief) == 2 and relief[1] - relief[0] >= 2
+
+
+def test_hanoi_design_respects_its_pace() -> None:
+    from detente.design.milp import design
+
+    scn = detente.load("hanoi-2019")
+    result = design(scn)
+    assert result.feasible
+    assert result.completion_period is not None and result.completion_period >= 18  # 4 ICBM quarters, 6 apart
+    icbm = sorted(t for t, k, _ in result.schedule if k == "icbm")
+    assert all(b - a >= 6 for a, b in zip(icbm, icbm[1:], strict=False))
+    assert detente.check(
+        scn, [detente.Step(period=t, concession=k, amount=a) for t, k, a in result.schedule]
+    ).self_enforcing
+
+
+def test_pace_for_an_unknown_concession_is_refused() -> None:
+    with pytest.raises(detente.ScenarioError, match="unknown concession 'relif'"):
+        _with_pace(detente.load("worked-hostage"), {"relif": 2})

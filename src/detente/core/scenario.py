@@ -364,6 +364,11 @@ class DesignSpec(_Model):
     tranches: FMap[Id, Annotated[int, PlainValidator(_to_count), WithJsonSchema({"type": "integer"})]] = Field(
         default_factory=FrozenDict
     )
+    #: How fast a divisible concession can physically be carried out: the designer places its
+    #: tranches at least this many periods apart (dismantling missiles takes time).
+    pace: FMap[Id, Annotated[int, PlainValidator(_to_count), WithJsonSchema({"type": "integer"})]] = Field(
+        default_factory=FrozenDict
+    )
 
 
 Schedule = tuple[Step, ...]
@@ -1033,6 +1038,12 @@ class _Checker:
                 self.add(loc, f"expected at least 1 tranche, found {m}")
             elif m > 64:
                 self.add(loc, f"expected at most 64 tranches, found {m}")
+        for cid, gap in design.pace.items():
+            loc = ("design", "pace", cid)
+            if cid not in concs:
+                self.add(loc, f"unknown concession {cid!r}{did_you_mean(cid, concs)}")
+            if gap < 1 or gap > MAX_HORIZON:
+                self.add(loc, f"expected a pace of 1 to {MAX_HORIZON} periods between tranches, found {gap}")
 
 
 def _plain_whole(value: int | Expr, env: Mapping[str, float]) -> int | None:

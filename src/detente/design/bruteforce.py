@@ -98,13 +98,9 @@ def brute_force_package(pkg: Package, *, start: float | None = None) -> DesignRe
 
     t0 = time.perf_counter() if start is None else start
     if pkg.n_tranches > MAX_TRANCHES:
-        raise UsageError(
-            f"the brute-force oracle handles at most {MAX_TRANCHES} tranches, found {pkg.n_tranches}"
-        )
+        raise UsageError(f"the brute-force oracle handles at most {MAX_TRANCHES} tranches, found {pkg.n_tranches}")
     if pkg.horizon > MAX_HORIZON:
-        raise UsageError(
-            f"the brute-force oracle handles a horizon of at most {MAX_HORIZON}, found {pkg.horizon}"
-        )
+        raise UsageError(f"the brute-force oracle handles a horizon of at most {MAX_HORIZON}, found {pkg.horizon}")
     P = pkg.comp.n_parties
     best: dict[int, tuple[float, IntArray, Check]] = {}  # completion -> best (min slack, ...)
     closest: tuple[float, IntArray, Check] | None = None
@@ -130,8 +126,10 @@ def brute_force_package(pkg: Package, *, start: float | None = None) -> DesignRe
             if _others_ok(check, j):
                 amount = max(0.0, -_party_worst(check, j)) * (1.0 - float(pkg.comp.discount[j]))
                 # the smallest payment, then the fastest schedule that needs no more
-                if j not in pay or amount < pay[j][0] - PAY_TOL or (
-                    amount <= pay[j][0] + PAY_TOL and c < completion_of(pay[j][1])
+                if (
+                    j not in pay
+                    or amount < pay[j][0] - PAY_TOL
+                    or (amount <= pay[j][0] + PAY_TOL and c < completion_of(pay[j][1]))
                 ):
                     if j in pay and amount > pay[j][0]:
                         amount = pay[j][0]
@@ -185,5 +183,3 @@ def brute_force_package(pkg: Package, *, start: float | None = None) -> DesignRe
         message=infeasible_message(pkg, side),
         stats={**stats, "closest_min_slack": None if closest is None else closest[0]},
     )
-
-

@@ -172,6 +172,15 @@ class Master:
             for r in reqs:
                 for t in range(1, T + 1):
                     self._row([int(self.X[k, t]), F[r][t - 1]], [1.0, -float(m[k])], -math.inf, 0.0)
+        # pace: at most one tranche of k in any window of pace[k] periods
+        pace = pkg.pace if pkg.pace is not None else np.zeros(K, dtype=np.int64)
+        for kk in np.nonzero((pace > 0) & (m > 1))[0]:
+            k, gap = int(kk), int(pace[kk])
+            for t in range(T + 1):
+                if t - gap >= 0:
+                    self._row([int(self.X[k, t]), int(self.X[k, t - gap])], [1.0, -1.0], -math.inf, 1.0)
+                else:
+                    self._row([int(self.X[k, t])], [1.0], -math.inf, 1.0)
         self.eta = -1
         self.pi = -1
         if objective == "maxmin":

@@ -84,9 +84,7 @@ class _Found:
     value: float | None = None
 
 
-def _violations(
-    pkg: Package, check: Check, objective: Objective, level: float, payer: int | None
-) -> list[CutKey]:
+def _violations(pkg: Package, check: Check, objective: Objective, level: float, payer: int | None) -> list[CutKey]:
     """Keys of the constraints the schedule breaks for this objective.
 
     ``feasible``: raw slack < −1e-9. ``maxmin``: normalised slack < ``level`` − tolerance.
@@ -184,9 +182,7 @@ def _lazy(
     eta_ub = max(eta_lb, eta_upper_bound(pkg)) if objective == "maxmin" else ETA_MAX
 
     def build() -> Master:
-        master = Master(
-            pkg, T, objective, payer=payer, eta_lb=eta_lb, eta_ub=eta_ub, pi_max=pi_max
-        )
+        master = Master(pkg, T, objective, payer=payer, eta_lb=eta_lb, eta_ub=eta_ub, pi_max=pi_max)
         if _complete(pkg, T):
             master.add_cuts(all_keys(pkg, T))
         master.add_cuts(search.keys)
@@ -299,8 +295,7 @@ def infeasible_message(pkg: Package, side: SidePayment | None) -> str:
     if side is None:
         return f"{head} No constant payment to a single party makes one exist."
     return (
-        f"{head} One exists if a guarantor pays {side.party} at least {_fmt(side.amount)} "
-        f"a {word} while it complies."
+        f"{head} One exists if a guarantor pays {side.party} at least {_fmt(side.amount)} a {word} while it complies."
     )
 
 

@@ -67,7 +67,8 @@ class Package:
     horizon: int
     tranches: Mapping[str, int]  # the tranches actually used, by concession id (all of them)
     stake: FloatArray  # [P] n_i, the normaliser of party i's slacks (see the module docstring)
-    lower_bound: int  # no schedule can complete before this period (longest requires chain)
+    lower_bound: int  # no schedule can complete before this period (requires chain, pace)
+    pace: IntArray | None = None  # [K] tranches of k at least pace[k] periods apart (0: no limit)
 
     @property
     def n_tranches(self) -> int:
@@ -129,8 +130,7 @@ def build_package(
     for cid, count in (tranches or {}).items():
         if cid not in ids:
             raise UsageError(
-                f"tranches: unknown concession {cid!r}{did_you_mean(cid, ids)} "
-                f"(concessions: {', '.join(ids)})"
+                f"tranches: unknown concession {cid!r}{did_you_mean(cid, ids)} (concessions: {', '.join(ids)})"
             )
         if isinstance(count, bool) or not isinstance(count, int | np.integer):
             raise UsageError(f"tranches: expected a whole number of tranches for {cid!r}, found {count!r}")
@@ -139,9 +139,7 @@ def build_package(
     for cid, count in merged.items():
         k = ids.index(cid)
         if count < 1 or count > MAX_TRANCHES:
-            raise UsageError(
-                f"tranches: expected 1 to {MAX_TRANCHES} tranches for {cid!r}, found {count}"
-            )
+            raise UsageError(f"tranches: expected 1 to {MAX_TRANCHES} tranches for {cid!r}, found {count}")
         if count != 1 and not comp.divisible[k]:
             raise UsageError(
                 f"tranches: {cid!r} is not divisible, so it cannot be split into {count} tranches "
@@ -149,6 +147,10 @@ def build_package(
             )
         m[k] = count
     chain = longest_chain(comp)
+    pace = np.zeros(len(ids), dtype=np.int64)
+    for cid, gap in (spec.pace if spec is not None else {}).items():
+        pace[ids.index(cid)] = int(gap)
+    chain = max(chain, int(((m - 1) * pace).max(initial=0)))
     if horizon is None and spec is not None and spec.horizon is not None:
         given = spec.horizon
         if isinstance(given, Expr):  # an expression over parameters: resolve it at params
@@ -169,6 +171,7 @@ def build_package(
         tranches={cid: int(m[k]) for k, cid in enumerate(ids)},
         stake=_stake(comp),
         lower_bound=chain,
+        pace=pace,
     )
 
 
@@ -202,8 +205,18 @@ def completion_of(counts: IntArray) -> int:
 
 
 def requires_ok(counts: IntArray, pkg: Package) -> bool:
-    """True when every step of k comes after each prerequisite of k is complete."""
+    """True when every step of k comes after each prerequisite of k is complete, and the
+    tranches of every paced concession are at least its pace apart."""
     comp = pkg.comp
+    if pkg.pace is not None:
+        for k in np.nonzero(pkg.pace > 0)[0]:
+            gap = int(pkg.pace[k])
+            row = counts[k]
+            earlier = (
+                np.concatenate([np.zeros(gap, dtype=row.dtype), row[:-gap]]) if gap < row.size else np.zeros_like(row)
+            )
+            if (row - earlier > 1).any():
+                return False
     for k, reqs in enumerate(comp.requires):
         if not reqs:
             continue
@@ -251,10 +264,7 @@ def check_amounts(pkg: Package, amounts: FloatArray) -> Check:
     participation = r.comply[:, 0].copy()
     norm = slack / pkg.stake[:, None]
     min_norm = float(np.nanmin(np.concatenate([norm.ravel(), participation / pkg.stake])))
-    ok = bool(
-        (participation >= -FEASIBILITY_TOL).all()
-        and not (r.any_plan & ~(slack >= -FEASIBILITY_TOL)).any()
-    )
+    ok = bool((participation >= -FEASIBILITY_TOL).all() and not (r.any_plan & ~(slack >= -FEASIBILITY_TOL)).any())
     return Check(
         kernel=r,
         ok=ok,

@@ -22,9 +22,7 @@ def _share(amount: float) -> str:
     return f"{text} % of "
 
 
-def _phase_lines(
-    steps: Sequence[tuple[int, str, float]], scenario: Scenario, indent: str = ""
-) -> list[str]:
+def _phase_lines(steps: Sequence[tuple[int, str, float]], scenario: Scenario, indent: str = "") -> list[str]:
     word = scenario.period
     by_period: dict[int, list[tuple[str, float]]] = {}
     for t, cid, amount in steps:
@@ -60,8 +58,7 @@ def roadmap_lines(result: DesignResult, scenario: Scenario) -> list[str]:
         if result.side_payment is not None:
             side = result.side_payment
             lines.append(
-                f"With that payment to {side.party}, this schedule completes in {word} "
-                f"{side.completion_period}:"
+                f"With that payment to {side.party}, this schedule completes in {word} {side.completion_period}:"
             )
             lines += _phase_lines(side.schedule, scenario, indent="  ")
     if result.binding:
@@ -93,9 +90,6 @@ def to_schedule_yaml(result: DesignResult) -> str:
     tranches of a concession add up to 1 within the scenario's tolerance. An infeasible
     result gives an empty list (``[]``).
     """
-    rows = [
-        {"period": int(t), "concession": cid, "amount": _plain_amount(a)}
-        for t, cid, a in result.schedule
-    ]
+    rows = [{"period": int(t), "concession": cid, "amount": _plain_amount(a)} for t, cid, a in result.schedule]
     text: str = yaml.safe_dump(rows, sort_keys=False, default_flow_style=None, width=100)
     return text

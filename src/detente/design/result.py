@@ -132,9 +132,7 @@ class DesignResult:
         return {
             "feasible": self.feasible,
             "completion_period": self.completion_period,
-            "schedule": [
-                {"period": t, "concession": c, "amount": a} for t, c, a in self.schedule
-            ],
+            "schedule": [{"period": t, "concession": c, "amount": a} for t, c, a in self.schedule],
             "status": self.status,
             "min_slack": self.min_slack,
             "binding": [b.to_dict() for b in self.binding],
