@@ -209,9 +209,9 @@ def requires_ok(counts: IntArray, pkg: Package) -> bool:
     tranches of every paced concession are at least its pace apart."""
     comp = pkg.comp
     if pkg.pace is not None:
-        for k in np.nonzero(pkg.pace > 0)[0]:
-            gap = int(pkg.pace[k])
-            row = counts[k]
+        for paced in np.nonzero(pkg.pace > 0)[0]:
+            gap = int(pkg.pace[paced])
+            row = counts[paced]
             earlier = (
                 np.concatenate([np.zeros(gap, dtype=row.dtype), row[:-gap]]) if gap < row.size else np.zeros_like(row)
             )
