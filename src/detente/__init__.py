@@ -36,7 +36,26 @@ _LAZY = {
     "DesignResult": "detente.design.milp",
 }
 
-__all__ = ["__version__", "design", *_LAZY]
+__all__ = [
+    "DesignResult",
+    "DetenteError",
+    "EnforcementReport",
+    "Scenario",
+    "ScenarioError",
+    "Step",
+    "UsageError",
+    "__version__",
+    "builtin_cases",
+    "check",
+    "check_many",
+    "check_params",
+    "design",
+    "dump",
+    "dumps",
+    "load",
+    "loads",
+    "tipping_points",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis.enforcement import EnforcementReport, check, check_many, check_params
