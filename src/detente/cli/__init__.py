@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from . import base_commands as base_commands
-from . import web as web  # noqa: F401
+from . import web as web
 from .app import app
 
 __all__ = ["app", "main"]
