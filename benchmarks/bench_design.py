@@ -47,23 +47,31 @@ def large(seed: int, *, quiet: bool = False) -> float:
     st = r.stats
     if not quiet:
         n_div = sum(1 for c in scn.concessions if c.divisible)
-        print(f"large package (seed {seed}): {len(scn.concessions)} concessions ({n_div} divisible), "
-              f"{len(scn.parties)} parties, {st['tranches']} tranches, horizon {r.provenance.horizon}")
-        print(f"  status {r.status}, completion period {r.completion_period}, "
-              f"min normalised slack {r.min_slack:.4g}" if r.min_slack is not None else f"  status {r.status}")
-        print(f"  fastest period proved in {st.get('primary_time', dt):.2f} s; "
-              f"with the max-min tie-break {dt:.2f} s "
-              f"({st['solves']} MILP solves, {st['cuts']} cuts, secondary {st.get('secondary')})")
+        print(
+            f"large package (seed {seed}): {len(scn.concessions)} concessions ({n_div} divisible), "
+            f"{len(scn.parties)} parties, {st['tranches']} tranches, horizon {r.provenance.horizon}"
+        )
+        print(
+            f"  status {r.status}, completion period {r.completion_period}, min normalised slack {r.min_slack:.4g}"
+            if r.min_slack is not None
+            else f"  status {r.status}"
+        )
+        print(
+            f"  fastest period proved in {st.get('primary_time', dt):.2f} s; "
+            f"with the max-min tie-break {dt:.2f} s "
+            f"({st['solves']} MILP solves, {st['cuts']} cuts, secondary {st.get('secondary')})"
+        )
     else:
-        print(f"  seed {seed:3d}: {r.status:8s} T*={r.completion_period} "
-              f"primary {st.get('primary_time', dt):6.2f} s total {dt:6.2f} s")
+        print(
+            f"  seed {seed:3d}: {r.status:8s} T*={r.completion_period} "
+            f"primary {st.get('primary_time', dt):6.2f} s total {dt:6.2f} s"
+        )
     return dt
 
 
 def oracle_ratio(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    scn = random_package(rng, n_parties=3, n_concessions=7, max_tranches_total=7, horizon=4,
-                         p_reversible=1.0)
+    scn = random_package(rng, n_parties=3, n_concessions=7, max_tranches_total=7, horizon=4, p_reversible=1.0)
     t0 = time.perf_counter()
     a = design(scn)
     t_design = time.perf_counter() - t0
@@ -72,8 +80,10 @@ def oracle_ratio(seed: int) -> None:
     t_oracle = time.perf_counter() - t0
     assert a.feasible == b.feasible
     assert a.completion_period == b.completion_period
-    print(f"oracle ratio (seed {seed}): {a.stats['tranches']} tranches, horizon 4, "
-          f"{b.stats['schedules']} schedules enumerated")
+    print(
+        f"oracle ratio (seed {seed}): {a.stats['tranches']} tranches, horizon 4, "
+        f"{b.stats['schedules']} schedules enumerated"
+    )
     print(f"  feasible {a.feasible}, completion period {a.completion_period} (both agree)")
     print(f"  design {t_design:.3f} s, oracle {t_oracle:.1f} s, ratio {t_oracle / t_design:.0f}x")
 

@@ -54,9 +54,7 @@ _continuous = st.floats(-10.0, 10.0, allow_nan=False, allow_infinity=False).map(
 #: A flow or one-time value of either sign.
 values = st.one_of(_grid, _continuous)
 #: A value >= 0 (a cost, or a flow with the usual sign for a receiver).
-nonneg = st.one_of(
-    st.integers(0, 24).map(lambda n: n / 4), st.floats(0.0, 10.0).map(_no_dust)
-)
+nonneg = st.one_of(st.integers(0, 24).map(lambda n: n / 4), st.floats(0.0, 10.0).map(_no_dust))
 #: A per-period discount factor in (0, 1).
 discounts = st.one_of(
     st.sampled_from([0.5, 0.75, 0.8, 0.9, 0.95]),
@@ -112,9 +110,7 @@ def package_data(
     return {
         "name": "random",
         "parties": [{"id": pid, "discount": draw(discounts)} for pid in parties],
-        "concessions": [
-            draw(concession_data(f"k{k}", parties, usual_signs)) for k in range(n_conc)
-        ],
+        "concessions": [draw(concession_data(f"k{k}", parties, usual_signs)) for k in range(n_conc)],
     }
 
 

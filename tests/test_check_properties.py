@@ -123,9 +123,7 @@ def short_reference_tail(periods: int = 3) -> Iterator[None]:
 def _cross_check(data: Data) -> None:
     ref = reference_check(data)
     report = check(data)
-    assert [(c.party, c.period) for c in report.constraints] == [
-        (c["party"], c["period"]) for c in ref["constraints"]
-    ]
+    assert [(c.party, c.period) for c in report.constraints] == [(c["party"], c["period"]) for c in ref["constraints"]]
     for mine, theirs in zip(report.constraints, ref["constraints"], strict=True):
         scale = scale_of(theirs["comply"], theirs["deviate"])
         for key in ("comply", "deviate", "slack"):

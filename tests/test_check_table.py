@@ -123,9 +123,7 @@ def _assert_rows(case: CheckCase, out: dict[str, Any]) -> None:
     assert out["self_enforcing"] is case.self_enforcing
     found = _by_key(out["constraints"])
     if case.complete:
-        assert [(c["party"], c["period"]) for c in out["constraints"]] == [
-            (r.party, r.period) for r in case.rows
-        ]
+        assert [(c["party"], c["period"]) for c in out["constraints"]] == [(r.party, r.period) for r in case.rows]
     for r in case.rows:
         c = found[(r.party, r.period)]
         assert c["comply"] == pytest.approx(r.comply, abs=TOL), (r, c)

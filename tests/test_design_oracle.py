@@ -27,13 +27,9 @@ from detente.design.result import DesignResult
 def _kernel_ok(scn: Scenario, result: DesignResult) -> bool:
     ids = scn.concession_ids
     pkg = build_package(scn, result.provenance.horizon, result.provenance.tranches)
-    amounts = schedule_from_steps(
-        len(ids), [(t, ids.index(c), a) for t, c, a in result.schedule]
-    ).amounts
+    amounts = schedule_from_steps(len(ids), [(t, ids.index(c), a) for t, c, a in result.schedule]).amounts
     r = run_kernel(pkg.comp, amounts)
-    return bool(
-        ((r.comply - r.best_deviate)[r.any_plan] >= -1e-9).all() and (r.comply[:, 0] >= -1e-9).all()
-    )
+    return bool(((r.comply - r.best_deviate)[r.any_plan] >= -1e-9).all() and (r.comply[:, 0] >= -1e-9).all())
 
 
 def _payment_ok(scn: Scenario, result: DesignResult) -> bool:

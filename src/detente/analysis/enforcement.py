@@ -142,8 +142,7 @@ class EnforcementReport:
         for party, value in self.participation.items():
             if value < -TOLERANCE:
                 parts.append(
-                    f"{party} would rather not sign: the deal is worth {value:.3g} to it against "
-                    "the status quo."
+                    f"{party} would rather not sign: the deal is worth {value:.3g} to it against the status quo."
                 )
         by_party: dict[str, list[Constraint]] = {}
         for c in self.violations:
@@ -161,9 +160,7 @@ class EnforcementReport:
             "constraints": [c.to_dict() for c in self.constraints],
             "violations": [c.to_dict() for c in self.violations],
             "min_slack": _finite_or_none(self.min_slack),
-            "min_slack_by_party": {
-                k: _finite_or_none(v) for k, v in self.min_slack_by_party().items()
-            },
+            "min_slack_by_party": {k: _finite_or_none(v) for k, v in self.min_slack_by_party().items()},
             "comply": {k: list(v) for k, v in self.comply.items()},
             "schedule_name": self.schedule_name,
             "schedule": [{"period": t, "concession": k, "amount": a} for t, k, a in self.schedule],
@@ -249,10 +246,7 @@ def _explain(
     verb = "sees" if len(watchers) == 1 else "see"
     seen_at = f"{who} {verb} the breach at the end of {p} {seen}"
     if kept_for_good and kept:
-        keeps = (
-            f"it keeps {_join(kept_for_good[:3])} for good, and {_join(kept[:3])} "
-            f"until {seen_at}"
-        )
+        keeps = f"it keeps {_join(kept_for_good[:3])} for good, and {_join(kept[:3])} until {seen_at}"
     elif kept_for_good:
         keeps = f"it keeps {_join(kept_for_good[:3])} for good; {seen_at}"
     elif kept:
@@ -313,18 +307,10 @@ def _report(
             rho = rho_v[plan][i][t]
             text = ""
             if explain and slack < -TOLERANCE:
-                text = _explain(
-                    comp, sched, i, t, plan, seen, rho, -slack, fragile=fragile, in_force=in_force
-                )
-            constraints.append(
-                Constraint(
-                    comp.party_ids[i], t, comply, deviate, slack, PLANS[plan], seen, rho, text
-                )
-            )
+                text = _explain(comp, sched, i, t, plan, seen, rho, -slack, fragile=fragile, in_force=in_force)
+            constraints.append(Constraint(comp.party_ids[i], t, comply, deviate, slack, PLANS[plan], seen, rho, text))
     participation = {comp.party_ids[i]: float(res.comply[i, 0]) for i in range(P)}
-    ok = all(c.slack >= -TOLERANCE for c in constraints) and all(
-        v >= -TOLERANCE for v in participation.values()
-    )
+    ok = all(c.slack >= -TOLERANCE for c in constraints) and all(v >= -TOLERANCE for v in participation.values())
     leverage = None
     if res.others is not None:
         leverage = _leverage(comp, res)

@@ -156,9 +156,7 @@ def _discount_matrix(pw: FloatArray, T: int) -> FloatArray:
     return np.where(lag >= 0, pw[:, np.clip(lag, 0, T)], 0.0)
 
 
-def _reverse_sums(
-    series: FloatArray, W: FloatArray, pw_tail: FloatArray, tail: FloatArray
-) -> FloatArray:
+def _reverse_sums(series: FloatArray, W: FloatArray, pw_tail: FloatArray, tail: FloatArray) -> FloatArray:
     """out[b, p, τ] = Σ_{t≥τ} δ_p^(t−τ) series[b, p, t] + δ_p^(T−τ) tail[b, p], τ in 0..T.
 
     ``series`` is [B, P, T], ``W`` from :func:`_discount_matrix`, ``pw_tail[p, τ]`` = δ_p^(T−τ).
@@ -169,9 +167,7 @@ def _reverse_sums(
     return total
 
 
-def run_kernel_batch(
-    comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray | None = None
-) -> BatchResult:
+def run_kernel_batch(comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray | None = None) -> BatchResult:
     """Check B schedules given as ``amounts[b, k, t]`` (t = 0..H, zero after each one's end).
 
     ``last[b]`` is the last scheduled period of schedule b (default: H for every b).
@@ -220,9 +216,7 @@ def run_kernel_batch(
     taus = np.arange(Tn)
     skip = np.where(A[:, :, :Tn] > 0, taus[None, None, :] + comp.lag[None, :, None], NEVER)
     skip = np.minimum.accumulate(skip[:, :, ::-1], axis=2)[:, :, ::-1]  # min over t >= τ
-    undo = np.where(
-        fragile[None, :, None] & (Xs_t > 0), (comp.delay + comp.lag)[None, :, None], NEVER
-    )
+    undo = np.where(fragile[None, :, None] & (Xs_t > 0), (comp.delay + comp.lag)[None, :, None], NEVER)
     d_skip = np.full((B, P, Tn), NEVER, dtype=np.int64)
     d_und = np.full((B, P, Tn), NEVER, dtype=np.int64)
     for p in range(P):
@@ -253,9 +247,7 @@ def run_kernel_batch(
     )
 
 
-def margins(
-    comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray | None = None
-) -> FloatArray:
+def margins(comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray | None = None) -> FloatArray:
     """[B] margins (min slack and participation) of B schedules; see :func:`run_kernel_batch`."""
     return run_kernel_batch(comp, amounts, last).margins()
 
@@ -292,9 +284,7 @@ def _reverse_sums_k(series: FloatArray, discount: FloatArray, tail: FloatArray) 
     return out
 
 
-def path_values_all(
-    comp: Compiled, amounts: FloatArray, exists: BoolArray, response: IntArray
-) -> FloatArray:
+def path_values_all(comp: Compiled, amounts: FloatArray, exists: BoolArray, response: IntArray) -> FloatArray:
     """Every party's value along every deviation path: [2, P(deviator), Tn, P(j)] (NaN if none).
 
     Evaluated concession by concession: k stops at c (τ for the deviator's own, ρ for the

@@ -75,9 +75,7 @@ def _margin_fn(scn: Scenario, steps: Sequence[Step], name: str) -> Callable[[flo
     return margin
 
 
-def scan_parameter(
-    scn: Scenario, steps: Sequence[Step], name: str, grid: int = 41
-) -> list[TippingPoint]:
+def scan_parameter(scn: Scenario, steps: Sequence[Step], name: str, grid: int = 41) -> list[TippingPoint]:
     """Every verdict flip of ``name`` inside its range, located to :data:`TOL`."""
     param = scn.parameters[name]
     if param.range is None:
@@ -119,9 +117,7 @@ def scan_parameter(
     return out
 
 
-def tipping_points(
-    scn: Scenario, schedule: str | Sequence[Step] | None = None
-) -> list[TippingPoint]:
+def tipping_points(scn: Scenario, schedule: str | Sequence[Step] | None = None) -> list[TippingPoint]:
     """Tipping points of every ranged parameter for one schedule of ``scn``."""
     if schedule is None or isinstance(schedule, str):
         steps: Sequence[Step] = scn.get_schedule(schedule)
