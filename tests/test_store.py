@@ -1,0 +1,310 @@
+"""The run store: provenance, listing, Parquet export, resuming, locks, and a real kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+import detente
+from detente.cli import app
+from detente.core.errors import UsageError
+from detente.store.duckdb import RunStore, default_store_path, record_simulation
+from detente.sweeps.sweep import sweep
+
+runner = CliRunner()
+HERE = Path(__file__).resolve().parent
+TOY = (HERE / "test_sweeps.py").read_text().split('TOY = """')[1].split('"""')[0]
+
+
+@pytest.fixture(autouse=True)
+def _store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DETENTE_STORE", str(tmp_path / "runs.duckdb"))
+
+
+@pytest.fixture
+def toy_path(tmp_path: Path) -> Path:
+    path = tmp_path / "toy.yaml"
+    path.write_text(TOY, encoding="utf-8")
+    return path
+
+
+def canon(rows: object) -> str:
+    return json.dumps(rows, sort_keys=True, allow_nan=True)
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+# --------------------------------------------------------------------------- contents
+
+
+def test_a_stored_sweep_carries_its_provenance(toy_path: Path, tmp_path: Path) -> None:
+    scn = detente.load(toy_path)
+    store = RunStore(tmp_path / "s.duckdb")
+    stored = sweep(scn, "check", samples=10, seed=21, store=store, run_id="prov")
+    memory = sweep(scn, "check", samples=10, seed=21)
+    assert canon(stored.rows) == canon(memory.rows)
+    info = store.info("prov").to_dict()
+    assert info["points"] == info["completed"] == 10
+    assert info["status"] == "done"
+    assert info["kind"] == "sweep"
+    assert info["scenario_hash"] == scn.content_hash
+    assert info["seed"] == 21
+    assert info["version"] == detente.__version__
+    assert info["parameters"] == ["x", "y", "relief_value", "lag"]
+    assert info["spec"]["analyses"] == ["check[front]", "check[hostage]"]
+    assert info["spec"]["method"] == "lhs"
+    assert info["seconds"] > 0
+    assert [r["run_id"] for r in store.list_runs()] == ["prov"]
+
+
+def test_export_to_parquet(toy_path: Path, tmp_path: Path) -> None:
+    code, out = cli("sweep", str(toy_path), "-n", "7", "--run-id", "exp", "--json")
+    assert code == 0, out
+    rows = json.loads(out)["rows"]
+    target = tmp_path / "exp.parquet"
+    code, out = cli("runs", "export", "exp", "--parquet", str(target))
+    assert code == 0, out
+    table = duckdb.sql(f"SELECT * FROM '{target}' ORDER BY point")
+    assert table.columns[:5] == ["point", "x", "y", "relief_value", "lag"]
+    data = table.fetchall()
+    assert len(data) == 7
+    col = table.columns.index("check[hostage].self_enforcing")
+    assert [r[col] for r in data] == [row["outputs"]["check[hostage].self_enforcing"] for row in rows]
+    col = table.columns.index("check[front].min_slack.US")
+    assert [r[col] for r in data] == [row["outputs"]["check[front].min_slack.US"] for row in rows]
+
+
+def test_runs_commands(toy_path: Path) -> None:
+    assert cli("sweep", str(toy_path), "-n", "3", "--run-id", "one")[0] == 0
+    code, out = cli("runs", "--json")
+    assert code == 0
+    assert [r["run_id"] for r in json.loads(out)["runs"]] == ["one"]
+    code, out = cli("runs")
+    assert code == 0
+    assert "one" in out
+    code, out = cli("runs", "show", "one")
+    assert code == 0
+    assert "scenario_hash" in out
+    code, out = cli("runs", "show", "onr")
+    assert code == 2
+    assert "no run 'onr'" in out
+    assert "did you mean 'one'" in out
+
+
+def test_record_a_simulation(toy_path: Path, tmp_path: Path) -> None:
+    from detente.simulation.simulate import simulate
+
+    scn = detente.load(toy_path)
+    store = RunStore(tmp_path / "sim.duckdb")
+    result = simulate(scn, {"DPRK": "hedger"}, 50, 3, schedule="hostage")
+    run_id = record_simulation(store, scn, result, schedule="hostage")
+    info = store.info(run_id).to_dict()
+    assert info["kind"] == "simulate"
+    assert info["seed"] == 3
+    assert info["completed"] == 1
+    assert store.results(run_id)["summary"]["episodes"] == 50
+
+
+def test_default_location(monkeypatch: pytest.MonkeyPatch) -> None:
+    from platformdirs import user_data_dir
+
+    monkeypatch.delenv("DETENTE_STORE")
+    assert default_store_path() == Path(user_data_dir("detente", appauthor=False)) / "runs.duckdb"
+    monkeypatch.setenv("DETENTE_STORE", "/somewhere/else.duckdb")
+    assert default_store_path() == Path("/somewhere/else.duckdb")
+
+
+# --------------------------------------------------------------------------- resuming
+
+
+class _Dies:
+    """An executor that computes ``chunks`` chunks, then is interrupted (like Ctrl-C)."""
+
+    name = "local"
+    workers = 1
+
+    def __init__(self, chunks: int) -> None:
+        self.left = chunks
+
+    def run(self, task: Any, chunks: Any) -> Iterator[list[Any]]:
+        for chunk in chunks:
+            if self.left == 0:
+                raise KeyboardInterrupt
+            self.left -= 1
+            yield list(task.run_chunk(chunk))
+
+    def close(self) -> None:
+        pass
+
+
+def test_resume_computes_only_the_missing_points(toy_path: Path, tmp_path: Path) -> None:
+    scn = detente.load(toy_path)
+    store = RunStore(tmp_path / "r.duckdb")
+    kwargs: dict[str, Any] = {"samples": 300, "seed": 5, "store": store, "run_id": "r"}
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        sweep(scn, "check", executor=_Dies(2), **kwargs)
+    assert getattr(stopped.value, "run_id", None) == "r"  # the command line names the run to resume
+    partial = store.info("r").completed
+    assert 0 < partial < 300
+    resumed = sweep(scn, "check", resume=True, **kwargs)
+    assert (resumed.reused, resumed.computed) == (partial, 300 - partial)
+    fresh = sweep(scn, "check", samples=300, seed=5)
+    assert canon(resumed.rows) == canon(fresh.rows)
+    assert store.info("r").status == "done"
+
+
+def test_resume_refuses_other_settings_and_existing_ids(toy_path: Path) -> None:
+    assert cli("sweep", str(toy_path), "-n", "5", "--run-id", "taken")[0] == 0
+    code, out = cli("sweep", str(toy_path), "-n", "5", "--run-id", "taken")
+    assert code == 2
+    assert "exists already" in out
+    code, out = cli("sweep", str(toy_path), "-n", "6", "--run-id", "taken", "--resume")
+    assert code == 2
+    assert "other settings (a different points)" in " ".join(out.split())
+    code, out = cli("sweep", str(toy_path), "-n", "5", "--seed", "1", "--run-id", "taken", "--resume")
+    assert code == 2
+    assert "a different seed" in " ".join(out.split())
+    code, out = cli("sweep", str(toy_path), "-n", "5", "--run-id", "taken", "--resume", "--json")
+    assert code == 0  # resuming a finished run computes nothing and prints its rows
+    assert json.loads(out)["rows"]
+    assert json.loads(out)["run_id"] == "taken"
+
+
+# --------------------------------------------------------------------------- damaged or locked
+
+
+def test_a_file_that_is_not_a_store(tmp_path: Path, toy_path: Path) -> None:
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"this is not a database" * 100)
+    code, out = cli("sweep", str(toy_path), "-n", "3", "--store", str(bad))
+    assert code == 2
+    assert "not a detente run store" in " ".join(out.split())
+    assert bad.read_bytes() == b"this is not a database" * 100
+
+
+def test_a_locked_store_is_a_clear_error_and_stays_intact(
+    toy_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "locked.duckdb"
+    assert cli("sweep", str(toy_path), "-n", "4", "--store", str(path), "--run-id", "before", "--json")[0] == 0
+    before = RunStore(path).rows("before")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        monkeypatch.setenv("DETENTE_STORE_TIMEOUT", "0.5")
+        started = time.monotonic()
+        code, out = cli("sweep", str(toy_path), "-n", "4", "--store", str(path), "--run-id", "after")
+        assert code == 2
+        text = " ".join(out.split())
+        assert "is locked by another process" in text
+        assert f"process {holder.pid}" in text
+        assert time.monotonic() - started < 20
+        code, out = cli("runs", "--store", str(path))
+        assert code == 2
+        assert "locked" in out
+    finally:
+        holder.kill()
+        holder.wait()
+    store = RunStore(path)
+    assert [r["run_id"] for r in store.list_runs()] == ["before"]
+    assert canon(store.rows("before")) == canon(before)
+
+
+# --------------------------------------------------------------------------- kill -9
+
+
+def _completed(store: RunStore, run_id: str) -> int:
+    if not store.path.exists():
+        return 0
+    try:
+        return store.info(run_id).completed
+    except UsageError:
+        return 0
+
+
+def _start(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "detente", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "DETENTE_STORE_TIMEOUT": "60"},
+        start_new_session=True,  # its own process group: the pool workers die with it
+    )
+
+
+def _kill_when(proc: subprocess.Popen[bytes], store: RunStore, run_id: str, more_than: int) -> int:
+    deadline = time.monotonic() + 120
+    while _completed(store, run_id) <= more_than:
+        assert proc.poll() is None, "the sweep ended before it could be killed; make it longer"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # kill -9, the sweep and its workers at once
+    proc.wait()
+    return _completed(store, run_id)
+
+
+def test_kill_9_mid_sweep_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "killed.duckdb"
+    n = 3000
+    args = [
+        "sweep",
+        "hanoi-2019",
+        "-a",
+        "check",
+        "-n",
+        str(n),
+        "--seed",
+        "8",
+        "--store",
+        str(path),
+        "--run-id",
+        "victim",
+    ]
+    store = RunStore(path, timeout=60)
+    first = _kill_when(_start([*args, "--workers", "1"]), store, "victim", 0)
+    assert 0 < first < n
+    # killed again, this time with a process pool, after some more progress
+    second = _kill_when(_start([*args, "--workers", "2", "--resume"]), store, "victim", first)
+    assert first < second < n
+    done = subprocess.run(
+        [sys.executable, "-m", "detente", *args, "--workers", "2", "--resume", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DETENTE_STORE_TIMEOUT": "60"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["rows"]
+    assert [r["point"] for r in rows] == list(range(n))
+    with duckdb.connect(str(path)) as con:
+        total, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT point) FROM points WHERE run_id = 'victim'"
+        ).fetchone()
+    assert total == distinct == n
+    # and the rows are those of an uninterrupted run, bit for bit
+    fresh = sweep(detente.load("hanoi-2019"), "check", samples=n, seed=8)
+    assert canon(json.loads(json.dumps(fresh.to_dict()["rows"]))) == canon(rows)
+    assert RunStore(path).info("victim").status == "done"
