@@ -15,6 +15,7 @@ from detente.sweeps.sensitivity import sensitivity
 
 runner = CliRunner()
 HERE = Path(__file__).resolve().parent
+# the toy scenario of test_sweeps.py (one copy, read as text: test modules are not a package)
 TOY = (HERE / "test_sweeps.py").read_text().split('TOY = """')[1].split('"""')[0]
 
 

@@ -467,7 +467,10 @@ def claims_data(
         specs = claims_from_scenario(scn)
         if not specs:
             return None, "this scenario states no claims (see the claims: section in docs/uncertainty.md)"
-        results, _ = evaluate_claims(scn, specs, samples=samples, seed=seed, progress=progress)
+        from ..sweeps.executors import LocalExecutor
+
+        with LocalExecutor() as pool:  # every core: the sample points are independent
+            results, _ = evaluate_claims(scn, specs, samples=samples, seed=seed, executor=pool, progress=progress)
     except (ReportCancelled, KeyboardInterrupt):
         raise
     except Exception as exc:
