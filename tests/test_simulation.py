@@ -268,3 +268,23 @@ def test_simulation_matches_the_check_on_random_scenarios(data: dict) -> None:
         expected_i = comply[0] - delta**tau * comply[tau] + delta**tau * first.deviate
         i = scn.party_ids.index(pid)
         assert res.value[0, i] == pytest.approx(expected_i, rel=1e-9, abs=1e-9)
+
+
+def test_simulate_command_records_its_run(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    store = tmp_path / "runs.duckdb"
+    cmd = [sys.executable, "-m", "detente", "simulate", "hanoi-2019", "-s", "phased", "-n", "200", "--seed", "1"]
+    out = subprocess.run([*cmd, "--json", "--store", str(store)], capture_output=True, text=True, check=True)
+    run_id = json.loads(out.stdout)["run_id"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "detente", "runs", "show", run_id, "--json", "--store", str(store)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(shown.stdout)
+    assert data["run_id"] == run_id
+    assert data["completed"] == data["points"] == 1

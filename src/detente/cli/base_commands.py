@@ -314,6 +314,11 @@ def simulate(
     horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.")] = 120,
     set_: SetOpt = None,
     json_out: JsonOpt = False,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Run store file (default: DETENTE_STORE, else the user data directory)."),
+    ] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run in the run store.")] = False,
 ) -> None:
     """Monte Carlo: strategies under late or wrong verification, domestic pressure and shocks."""
     from ..simulation.simulate import simulate as run_simulate
@@ -327,12 +332,19 @@ def simulate(
     with _Progress("simulating", enabled=not json_out and episodes * horizon >= 2_000_000) as bar:
         result = run_simulate(scn, strategies, episodes, seed, schedule=schedule, horizon=horizon, progress=bar)
     summary = result.summary()
+    if not no_store:
+        from ..store.duckdb import RunStore, record_simulation
+
+        runs = RunStore(store)
+        summary["run_id"] = record_simulation(runs, scn, result, schedule=schedule)
     if json_out:
         _print_json(summary)
         return
     from ..report.terminal import render_simulation
 
     render_simulation(scn, summary, _console())
+    if "run_id" in summary:
+        _console().print(f"stored as run {summary['run_id']} (detente runs show ID)")
 
 
 @app.command()
