@@ -20,7 +20,7 @@ from strategies import scenario_dicts, scenarios
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECTION2 = FIXTURES / "model_section2.yaml"
-MODEL_MD = Path("/work/shared/design/MODEL.md")
+MODEL_MD = Path(__file__).resolve().parents[2] / "shared" / "design" / "MODEL.md"  # design notes beside the checkout
 
 
 def _section2_block(markdown: str) -> str:
