@@ -18,6 +18,7 @@ from .app import (
     _guard,
     _load,
     _print_json,
+    _Progress,
     app,
 )
 
@@ -255,49 +256,6 @@ def _parse_strategies(items: list[str] | None) -> dict[str, str]:
             raise UsageError(f"--strategy {item!r}: expected PARTY=STRATEGY, e.g. --strategy US=reciprocal")
         out[party.strip()] = name.strip()
     return out
-
-
-class _Progress:
-    """A Rich progress bar on stderr for long runs; silent for short ones and with --json."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed:,}/{task.total:,}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=_console(stderr=True),
-                transient=True,
-            )
-            self.bar.__enter__()
-        return self
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            return
-        if self.task is None:
-            self.task = self.bar.add_task(self.label, total=total)
-        self.bar.update(self.task, completed=done)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 @app.command()

@@ -7,13 +7,12 @@ docs/uncertainty.md. Long runs show a Rich progress bar on stderr when it is a t
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from .app import JsonOpt, ScenarioArg, SetOpt, _console, _guard, _load, _print_json, app
+from .app import JsonOpt, ScenarioArg, SetOpt, _console, _guard, _load, _print_json, _Progress, app
 
 # --------------------------------------------------------------------------- shared options
 
@@ -49,50 +48,6 @@ ResumeOpt = Annotated[
     bool,
     typer.Option("--resume", help="Continue the run --run-id (or the latest unfinished one with these settings)."),
 ]
-
-
-class _Progress:
-    """A Rich progress bar on stderr, shown only when stderr is a terminal and not with --json."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled and sys.stderr.isatty()
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=_console(stderr=True),
-                transient=True,
-            )
-            self.bar.__enter__()
-        return self
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            return
-        if self.task is None:
-            self.task = self.bar.add_task(self.label, total=total)
-        self.bar.update(self.task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 def _store(path: Path | None) -> Any:
