@@ -127,35 +127,7 @@ def _load(source: str, sets: list[str] | None = None) -> Scenario:
 
     scn = load(source)
     overrides = _parse_sets(sets)
-    if not overrides:
-        return scn
-    fields = {k: v for k, v in overrides.items() if "." in k}
-    params = {k: v for k, v in overrides.items() if "." not in k}
-    from ..core.errors import UsageError
-    from ..core.scenario import Scenario as _Scenario
-
-    for key, value in params.items():
-        if key not in scn.parameters:
-            known = ", ".join(scn.parameters) or "none"
-            from ..core.errors import did_you_mean
-
-            raise UsageError(
-                f"--set {key}: unknown parameter{did_you_mean(key, scn.parameters)} (parameters: "
-                f"{known}; a field is written PARTY.field or CONCESSION.field)"
-            )
-        if isinstance(value, str):
-            raise UsageError(f"--set {key}: expected a number, found {value!r}")
-    if fields:
-        scn = scn.with_fields(fields)
-    if params:
-        data = scn.to_data()
-        for key, value in params.items():
-            data["parameters"][key]["value"] = value
-            rng = data["parameters"][key].get("range")
-            if rng is not None and not rng[0] <= float(value) <= rng[1]:
-                data["parameters"][key]["range"] = [min(rng[0], float(value)), max(rng[1], float(value))]
-        scn = _Scenario.model_validate(data)
-    return scn
+    return scn.with_overrides(overrides, "--set") if overrides else scn
 
 
 def _print_json(data: Any) -> None:

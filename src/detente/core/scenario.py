@@ -557,6 +557,39 @@ class Scenario(_Model):
         }
         return Scenario.model_validate(data)
 
+    def with_overrides(self, overrides: Mapping[str, float | str], flag: str = "--set") -> Scenario:
+        """What-ifs as analysts write them, kept as a scenario (parameters stay parameters).
+
+        ``NAME=VALUE`` sets a parameter's value (a value outside its range widens the range, so
+        sweeps still cover it); ``PARTY.field`` or ``CONCESSION.field`` sets a field, which may be
+        an expression. ``flag`` names the option in error messages (``--set``, ``set=``).
+        """
+        fields = {k: v for k, v in overrides.items() if "." in k}
+        params = {k: v for k, v in overrides.items() if "." not in k}
+
+        def where(key: str) -> str:
+            return f"{flag}{key}" if flag.endswith("=") else f"{flag} {key}"
+
+        for key, value in params.items():
+            if key not in self.parameters:
+                raise UsageError(
+                    f"{where(key)}: unknown parameter{did_you_mean(key, self.parameters)} (parameters: "
+                    f"{', '.join(self.parameters) or 'none'}; a field is written PARTY.field or CONCESSION.field)"
+                )
+            if isinstance(value, str):
+                raise UsageError(f"{where(key)}: expected a number, found {value!r}")
+        scn = self.with_fields(fields) if fields else self
+        if not params:
+            return scn
+        data = scn.to_data()
+        for key, value in params.items():
+            entry = data["parameters"][key]
+            entry["value"] = value
+            rng = entry.get("range")
+            if rng is not None and not rng[0] <= float(value) <= rng[1]:
+                entry["range"] = [min(rng[0], float(value)), max(rng[1], float(value))]
+        return Scenario.model_validate(data)
+
     def with_fields(self, fields: Mapping[str, float | str]) -> Scenario:
         """A copy with dotted field paths set (``DPRK.discount``, ``relief.flow.US``)."""
         data = self.to_data()

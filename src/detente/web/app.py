@@ -369,33 +369,7 @@ def apply_overrides(scn: Scenario, items: list[str]) -> Scenario:
     """What-ifs as on the command line: ``NAME=VALUE`` for parameters (a value outside the
     range widens it), ``PARTY.field=VALUE`` or ``CONCESSION.field=VALUE`` for fields."""
     overrides = _parse_sets(items)
-    if not overrides:
-        return scn
-    from ..core.errors import did_you_mean
-    from ..core.scenario import Scenario as _Scenario
-
-    fields = {k: v for k, v in overrides.items() if "." in k}
-    params = {k: v for k, v in overrides.items() if "." not in k}
-    for key, value in params.items():
-        if key not in scn.parameters:
-            raise UsageError(
-                f"set={key}: unknown parameter{did_you_mean(key, scn.parameters)} "
-                f"(parameters: {', '.join(scn.parameters) or 'none'})"
-            )
-        if isinstance(value, str):
-            raise UsageError(f"set={key}: expected a number, found {value!r}")
-    if fields:
-        scn = scn.with_fields(fields)
-    if params:
-        data = scn.to_data()
-        for key, value in params.items():
-            entry = data["parameters"][key]
-            entry["value"] = value
-            rng = entry.get("range")
-            if rng is not None and not rng[0] <= float(value) <= rng[1]:
-                entry["range"] = [min(rng[0], float(value)), max(rng[1], float(value))]
-        scn = _Scenario.model_validate(data)
-    return scn
+    return scn.with_overrides(overrides, "set=") if overrides else scn
 
 
 async def scenario_from(request: Request, case: str | None, source: str | None, sets: list[str]) -> Scenario:
