@@ -27,40 +27,6 @@ from detente.sweeps.claims import (
 
 runner = CliRunner()
 
-TOY = """
-name: toy
-parameters:
-  x: {value: 0.5, range: [0, 1]}
-  y: {value: 0.5, range: [0, 1]}
-  relief_value: {value: 3, range: [1, 5]}
-  lag: {value: 1, range: [0, 3], integer: true}
-parties:
-  - {id: US, discount: 0.9}
-  - {id: DPRK, discount: 0.9}
-concessions:
-  - id: moratorium
-    by: DPRK
-    flow: {US: 2, DPRK: -0.5}
-    reversible: {delay: 0, cost: 0}
-  - id: dismantle
-    by: DPRK
-    flow: {US: 3, DPRK: -2}
-    verification: {lag: lag, detect: 0.8, false_alarm: 0.05}
-  - id: relief
-    by: US
-    flow: {US: -1, DPRK: relief_value}
-    reversible: {delay: 1, cost: 0}
-    divisible: true
-schedules:
-  front:
-    - {period: 0, concession: dismantle}
-    - {period: 1, concession: relief}
-  hostage:
-    - {period: 0, concession: moratorium}
-    - {period: 1, concession: relief}
-    - {period: 2, concession: dismantle}
-design: {horizon: 6, tranches: {relief: 2}}
-"""
 
 CLAIMS = """
 claims:
@@ -76,18 +42,6 @@ claims:
     claim: not check[front].self_enforcing
     expect: false
 """
-
-
-@pytest.fixture(autouse=True)
-def _store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DETENTE_STORE", str(tmp_path / "runs.duckdb"))
-
-
-@pytest.fixture
-def toy_path(tmp_path: Path) -> Path:
-    path = tmp_path / "toy.yaml"
-    path.write_text(TOY, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

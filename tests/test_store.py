@@ -24,20 +24,6 @@ from detente.sweeps.sweep import sweep
 
 runner = CliRunner()
 HERE = Path(__file__).resolve().parent
-# the toy scenario of test_sweeps.py (one copy, read as text: test modules are not a package)
-TOY = (HERE / "test_sweeps.py").read_text().split('TOY = """')[1].split('"""')[0]
-
-
-@pytest.fixture(autouse=True)
-def _store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DETENTE_STORE", str(tmp_path / "runs.duckdb"))
-
-
-@pytest.fixture
-def toy_path(tmp_path: Path) -> Path:
-    path = tmp_path / "toy.yaml"
-    path.write_text(TOY, encoding="utf-8")
-    return path
 
 
 def canon(rows: object) -> str:

@@ -21,54 +21,6 @@ from detente.sweeps.sweep import sweep
 
 runner = CliRunner()
 
-TOY = """
-name: toy
-parameters:
-  x: {value: 0.5, range: [0, 1]}
-  y: {value: 0.5, range: [0, 1]}
-  relief_value: {value: 3, range: [1, 5], source: "made up for the tests"}
-  lag: {value: 1, range: [0, 3], integer: true}
-  fixed: {value: 2}
-parties:
-  - {id: US, discount: 0.9}
-  - {id: DPRK, discount: 0.9}
-concessions:
-  - id: moratorium
-    by: DPRK
-    flow: {US: 2, DPRK: -0.5}
-    reversible: {delay: 0, cost: 0}
-  - id: dismantle
-    by: DPRK
-    flow: {US: 3, DPRK: -2}
-    verification: {lag: lag, detect: 0.8, false_alarm: 0.05}
-  - id: relief
-    by: US
-    flow: {US: -1, DPRK: relief_value}
-    reversible: {delay: 1, cost: 0}
-    divisible: true
-schedules:
-  front:
-    - {period: 0, concession: dismantle}
-    - {period: 1, concession: relief}
-  hostage:
-    - {period: 0, concession: moratorium}
-    - {period: 1, concession: relief}
-    - {period: 2, concession: dismantle}
-design: {horizon: 6, tranches: {relief: 2}}
-"""
-
-
-@pytest.fixture(autouse=True)
-def _store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DETENTE_STORE", str(tmp_path / "runs.duckdb"))
-
-
-@pytest.fixture
-def toy_path(tmp_path: Path) -> Path:
-    path = tmp_path / "toy.yaml"
-    path.write_text(TOY, encoding="utf-8")
-    return path
-
 
 @pytest.fixture
 def toy(toy_path: Path) -> detente.Scenario:
@@ -165,9 +117,9 @@ def test_bad_parameter_choice(toy: detente.Scenario, names: list[str], message: 
         ParameterSpace.from_scenario(toy, names)
 
 
-def test_empty_range_is_refused(tmp_path: Path) -> None:
+def test_empty_range_is_refused(tmp_path: Path, toy_text: str) -> None:
     path = tmp_path / "empty.yaml"
-    path.write_text(TOY.replace("x: {value: 0.5, range: [0, 1]}", "x: {value: 0.5, range: [0.5, 0.5]}"))
+    path.write_text(toy_text.replace("x: {value: 0.5, range: [0, 1]}", "x: {value: 0.5, range: [0.5, 0.5]}"))
     with pytest.raises(UsageError, match="empty range"):
         ParameterSpace.from_scenario(detente.load(path))
 
@@ -295,9 +247,9 @@ def test_bad_sweep_input_is_one_clear_message(toy_path: Path, args: list[str], m
     assert "Traceback" not in out
 
 
-def test_empty_range_on_the_command_line(tmp_path: Path) -> None:
+def test_empty_range_on_the_command_line(tmp_path: Path, toy_text: str) -> None:
     path = tmp_path / "empty.yaml"
-    path.write_text(TOY.replace("y: {value: 0.5, range: [0, 1]}", "y: {value: 0.5, range: [0.5, 0.5]}"))
+    path.write_text(toy_text.replace("y: {value: 0.5, range: [0, 1]}", "y: {value: 0.5, range: [0.5, 0.5]}"))
     code, out = run("sweep", str(path), "-n", "3")
     assert code == 2
     assert "empty range" in out
