@@ -85,6 +85,8 @@ class KernelResult:
     response: IntArray  # [2, P, Tn]  ρ = d + 1 (-1 where the plan does not exist)
     # values of every party along every path, only when asked: [2, P(dev), Tn, P(j)]
     others: FloatArray | None = None
+    # [2, P, Tn] the response period is random (a breach event with 0 < detect < 1 matters)
+    uncertain: BoolArray | None = None
 
     @property
     def best_plan(self) -> IntArray:
@@ -117,6 +119,7 @@ class BatchResult:
     seen: IntArray  # [B, 2, P, Tn]
     response: IntArray  # [B, 2, P, Tn]
     last: IntArray  # [B]
+    uncertain: BoolArray | None = None  # [B, 2, P, Tn]
 
     @property
     def valid(self) -> BoolArray:
@@ -147,47 +150,189 @@ class BatchResult:
             exists=self.exists[b, :, :, :tn],
             seen=self.seen[b, :, :, :tn],
             response=self.response[b, :, :, :tn],
+            uncertain=None if self.uncertain is None else self.uncertain[b, :, :, :tn],
         )
 
 
-def _discount_matrix(pw: FloatArray, T: int) -> FloatArray:
-    """W[p, τ, t] = δ_p^(t−τ) for t >= τ, else 0; τ in 0..T, t in 0..T-1."""
-    lag = np.arange(T)[None, :] - np.arange(T + 1)[:, None]  # [T+1, T]
-    return np.where(lag >= 0, pw[:, np.clip(lag, 0, T)], 0.0)
+def _backward(series: FloatArray, tail: FloatArray, discount: FloatArray) -> FloatArray:
+    """out[b, p, τ] = Σ_{t=τ}^{T−1} δ_p^(t−τ) series[b, p, t] + δ_p^(T−τ) tail[b, p], τ in 0..T.
 
-
-def _reverse_sums(series: FloatArray, W: FloatArray, pw_tail: FloatArray, tail: FloatArray) -> FloatArray:
-    """out[b, p, τ] = Σ_{t≥τ} δ_p^(t−τ) series[b, p, t] + δ_p^(T−τ) tail[b, p], τ in 0..T.
-
-    ``series`` is [B, P, T], ``W`` from :func:`_discount_matrix`, ``pw_tail[p, τ]`` = δ_p^(T−τ).
+    One backward recurrence (out(τ) = series(τ) + δ · out(τ + 1)): time and memory linear in T.
     """
-    # [P, B, T] @ [P, T, T+1] -> [P, B, T+1]
-    out = np.matmul(series.transpose(1, 0, 2), W.transpose(0, 2, 1)).transpose(1, 0, 2)
-    total: FloatArray = out + pw_tail[None, :, :] * tail[:, :, None]
-    return total
+    B, P, T = series.shape
+    out = np.empty((B, P, T + 1))
+    out[:, :, T] = tail
+    d = discount[None, :]
+    for t in range(T - 1, -1, -1):
+        out[:, :, t] = series[:, :, t] + d * out[:, :, t + 1]
+    return out
 
 
-def run_kernel_batch(comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray | None = None) -> BatchResult:
+def _per_party(values: IntArray, own: BoolArray, fill: int, reduce: str) -> IntArray:
+    """[B, K, Tn] -> [B, P, Tn]: min (or any) over each party's own concessions."""
+    B, _, Tn = values.shape
+    P = own.shape[0]
+    out = np.full((B, P, Tn), fill, dtype=values.dtype)
+    for p in range(P):
+        ks = np.flatnonzero(own[p])
+        if ks.size:
+            out[:, p] = values[:, ks].min(axis=1) if reduce == "min" else values[:, ks].any(axis=1)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Detection:
+    """What the response timing needs: E[δ^(ρ−τ)], E[δ^(ρ−τ) S(ρ)] and the earliest d per row."""
+
+    e0: FloatArray  # [B, 2, P, Tn]
+    e1: FloatArray  # [B, 2, P, Tn]
+    earliest: IntArray  # [B, 2, P, Tn] first period at whose end the deviation can be seen (NEVER: never)
+    uncertain: BoolArray  # [B, 2, P, Tn] the response period is random
+
+
+def _expected_response(
+    comp: Compiled,
+    *,
+    steps: BoolArray,
+    lags: IntArray,
+    detect: FloatArray,
+    undo_ok: BoolArray,
+    own: BoolArray,
+    sure_seen: IntArray,
+    S: FloatArray,
+) -> _Detection | None:
+    """Expectations over the random detection period d of MODEL.md §3 "Verification that may miss".
+
+    ``steps`` [B, K, Tn] marks scheduled steps, ``undo_ok`` [B, K, Tn] the fragile concessions in
+    force at the start of τ, ``sure_seen`` [B, 2, P, Tn] the period by whose end a breach seen
+    for certain (detect = 1) is seen (NEVER when none), ``S`` [B, P, Tn] the loss S_i(ρ) for
+    ρ = 0..H+1 (constant from H+1 on). Returns None when no breach event has 0 < detect < 1.
+
+    Each breach event e (a skipped step, or an undoing) becomes observable at the end of o_e and
+    is seen at the end of each period from o_e on with probability q_e, independently. So the
+    survival G(s) = P(d > s) = Π_e (1 − q_e)^max(0, s − o_e + 1), zero from the certain period on,
+    and log G is piecewise linear in s with a break at each o_e. The expectation
+    E[δ^(d+1−τ) S(d+1)] is a finite sum over d ≤ H (where S varies) plus, from H + 1 on where S
+    is constant, Σ_{s>H} (G(s−1) − G(s)) δ^(s+1−τ) = G(H) δ^(H+2−τ) − (1 − δ) Σ_{s>H} G(s) δ^(s+1−τ),
+    whose last sum is a geometric series on every piece between two breaks: time and memory do
+    not depend on how long the lags are.
+    """
+    B, K, Tn = steps.shape
+    H = Tn - 2
+    P = comp.n_parties
+    maybe = (detect > 0.0) & (detect < 1.0)  # [B, K]
+    if not maybe.any():
+        return None
+    taus = np.arange(Tn)
+    w_k = np.where(maybe, np.log1p(-np.where(maybe, detect, 0.0)), 0.0)  # [B, K], < 0 where maybe
+    cell = steps & maybe[:, :, None]
+    ek, et = np.nonzero(cell.any(axis=0))  # step events (k, t) present in some schedule
+    ku = np.flatnonzero((comp.fragile & maybe.any(axis=0)) & own.any(axis=0))
+    E1, E2 = ek.size, ku.size
+    if E1 + E2 == 0:
+        return None
+    E = E1 + E2
+    giver = comp.giver
+    o = np.empty((B, 2, P, Tn, E))
+    act = np.zeros((B, 2, P, Tn, E), dtype=bool)
+    w = np.empty((B, 1, 1, 1, E))
+    if E1:
+        o_s = (et[None, :] + lags[:, ek]).astype(np.float64)  # [B, E1]
+        o[..., :E1] = o_s[:, None, None, None, :]
+        a_s = cell[:, ek, et][:, None, :] & (giver[ek][None, None, :] == np.arange(P)[None, :, None])  # [B, P, E1]
+        a_s = a_s[:, :, None, :] & (et[None, None, None, :] >= taus[None, None, :, None])  # [B, P, Tn, E1]
+        act[:, :, :, :, :E1] = a_s[:, None]
+        w[..., :E1] = w_k[:, ek][:, None, None, None, :]
+    if E2:
+        o_u = taus[None, :, None] + (comp.delay[ku] + lags[:, ku])[:, None, :]  # [B, Tn, E2]
+        o[:, :, :, :, E1:] = o_u[:, None, None, :, :].astype(np.float64)
+        a_u = (undo_ok[:, ku, :] & maybe[:, ku, None]).transpose(0, 2, 1)  # [B, Tn, E2]
+        a_u = a_u[:, None, :, :] & (giver[ku][None, None, None, :] == np.arange(P)[None, :, None, None])
+        act[:, 1, :, :, E1:] = a_u
+        w[..., E1:] = w_k[:, ku][:, None, None, None, :]
+    cap = sure_seen.astype(np.float64)  # [B, 2, P, Tn]
+    act &= o < cap[..., None]  # an event observable when the breach is seen anyway changes nothing
+    uncertain = act.any(axis=-1)
+    if not uncertain.any():
+        return None
+    big = float(NEVER)
+    o = np.where(act, o, big)
+    w = np.where(act, w, 0.0)
+    delta = comp.discount[None, None, :, None]  # [1, 1, P, 1]
+    log_d = np.log(delta)
+
+    # the finite part: G(s) for s = -1..H on a dense grid, P(d = s) for s = 0..H
+    s_grid = np.arange(-1, H + 1, dtype=np.float64)  # [Tn]
+    L = np.zeros((B, 2, P, Tn, Tn))
+    for e in range(E):
+        L += w[..., e, None] * np.maximum(s_grid - o[..., e, None] + 1.0, 0.0)
+    G = np.exp(L) * (s_grid < cap[..., None])
+    pm = G[..., :-1] - G[..., 1:]  # [B, 2, P, Tn(τ), H+1]: P(d = s), s = 0..H
+    s_vals = np.arange(H + 1)
+    expo = s_vals[None, :] + 1 - taus[:, None]  # [Tn, H+1] = ρ − τ
+    dpow = np.where(expo >= 1, comp.discount[:, None, None] ** np.maximum(expo, 0)[None], 0.0)  # [P, Tn, H+1]
+    weighted = pm * dpow[None, None]
+    e0 = weighted.sum(axis=-1)
+    e1 = (weighted * S[:, None, :, None, 1:]).sum(axis=-1)
+
+    # the tail d > H: geometric on every piece between two breaks, cut at the certain period
+    order = np.argsort(o, axis=-1, kind="stable")
+    os_ = np.take_along_axis(o, order, axis=-1)
+    ws = np.take_along_axis(np.broadcast_to(w, o.shape), order, axis=-1)
+    zero = np.zeros((*o.shape[:-1], 1))
+    W = np.concatenate([zero, np.cumsum(ws, axis=-1)], axis=-1)  # [..., E+1] slope on piece j
+    WO = np.concatenate([zero, np.cumsum(ws * np.where(ws != 0.0, os_, 0.0), axis=-1)], axis=-1)
+    h1 = float(H + 1)
+    starts = np.concatenate([np.full_like(zero, h1), np.maximum(os_, h1)], axis=-1)
+    ends = np.concatenate([np.maximum(os_, h1), np.full_like(zero, np.inf)], axis=-1)
+    starts = np.minimum(starts, cap[..., None])
+    ends = np.minimum(ends, cap[..., None])
+    n = ends - starts
+    tau_f = taus[None, None, None, :, None].astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        first = np.exp(W * (starts + 1.0) - WO + (starts + 1.0 - tau_f) * log_d[..., None])
+        rate = W + log_d[..., None]  # log of the per-period factor, < 0
+        piece = np.where(n > 0, first * (-np.expm1(n * rate)) / (-np.expm1(rate)), 0.0)
+    tail_sum = piece.sum(axis=-1)
+    g_h = G[..., -1]  # G(H)
+    tail = g_h * delta ** (H + 2 - taus[None, None, None, :]) - (1.0 - delta) * tail_sum
+    tail = np.maximum(tail, 0.0)
+    e0 = e0 + tail
+    e1 = e1 + tail * S[:, None, :, -1:]
+    earliest = np.minimum(sure_seen, np.where(uncertain, os_[..., 0], big).astype(np.int64))
+    return _Detection(e0=e0, e1=e1, earliest=earliest, uncertain=uncertain)
+
+
+def run_kernel_batch(
+    comp: Compiled,
+    amounts: FloatArray,
+    last: Sequence[int] | IntArray | None = None,
+    *,
+    lag: IntArray | None = None,
+    detect: FloatArray | None = None,
+) -> BatchResult:
     """Check B schedules given as ``amounts[b, k, t]`` (t = 0..H, zero after each one's end).
 
-    ``last[b]`` is the last scheduled period of schedule b (default: H for every b).
+    ``last[b]`` is the last scheduled period of schedule b (default: H for every b). ``lag`` and
+    ``detect`` ([B, K], default the scenario's) let each schedule of the batch carry its own
+    verification, so that one call can scan a concession's verification.
+    Time and memory are linear in H and do not depend on the lags or delays: the response
+    period ρ enters only through δ^(ρ−τ) and S_i(min(ρ, H + 1)), constant from H + 1 on.
     """
     B, K, T0 = amounts.shape
     P = comp.n_parties
     H = T0 - 1
     Tn = H + 2  # τ = 0 .. H + 1
-    max_delay = int(comp.delay.max(initial=0))
-    max_lag = int(comp.lag.max(initial=0))
-    Tg = H + 4 + max_delay + max_lag  # every ρ below stays < Tg
+    lags = np.broadcast_to(comp.lag[None, :] if lag is None else np.asarray(lag, dtype=np.int64), (B, K))
+    q = np.broadcast_to(comp.detect[None, :] if detect is None else np.asarray(detect, dtype=np.float64), (B, K))
     delta = comp.discount
     inv = 1.0 / (1.0 - delta)
-    pw = delta[:, None] ** np.arange(Tg + 1)[None, :]  # [P, Tg+1]
 
-    A = np.zeros((B, K, Tg))
+    A = np.zeros((B, K, Tn))
     A[:, :, :T0] = amounts
-    X = np.minimum(np.cumsum(A, axis=2), 1.0)  # x_k(t)
-    Xs = np.zeros((B, K, Tg + 1))  # Xs[., k, t] = x_k(t - 1), in force at the start of t
-    Xs[:, :, 1:] = X
+    X = np.minimum(np.cumsum(A, axis=2), 1.0)  # x_k(t), t = 0..H+1
+    Xs = np.zeros((B, K, Tn))  # Xs[., k, t] = x_k(t - 1), in force at the start of t
+    Xs[:, :, 1:] = X[:, :, :-1]
     x_end = X[:, :, -1]  # [B, K]
 
     own = comp.giver[None, :] == np.arange(P)[:, None]  # [P, K]
@@ -196,55 +341,65 @@ def run_kernel_batch(comp: Compiled, amounts: FloatArray, last: Sequence[int] | 
     flow_oth, once_oth = np.where(own, 0.0, flow_T), np.where(own, 0.0, once_T)
 
     # compliance: V_i(τ) and u_i(t); Q_i: the same over the other parties' concessions only
-    W = _discount_matrix(pw, Tg)
-    pw_tail = pw[:, ::-1]  # δ^(Tg−τ)
-    u_all = np.matmul(flow_T, X) + np.matmul(once_T, A)  # [B, P, Tg]
+    u_all = np.matmul(flow_T, X) + np.matmul(once_T, A)  # [B, P, Tn]
     u_oth = np.matmul(flow_oth, X) + np.matmul(once_oth, A)
-    V = _reverse_sums(u_all, W, pw_tail, (x_end @ comp.flow) * inv)
-    Q = _reverse_sums(u_oth, W, pw_tail, (x_end @ flow_oth.T) * inv)
+    V = _backward(u_all[:, :, :T0], (x_end @ comp.flow) * inv, delta)  # [B, P, Tn]
+    Q = _backward(u_oth[:, :, :T0], (x_end @ flow_oth.T) * inv, delta)
 
     # Z_i(ρ): the others' concessions frozen at ρ, a fragile one until ρ + delay
     keep = np.where(fragile[None, :], 1.0 - delta[:, None] ** comp.delay[None, :], 1.0)
-    Z = np.matmul(flow_oth * keep * inv[:, None], Xs)  # [B, P, Tg+1]
-    S = Q - Z
-    Xs_t = Xs[:, :, :Tn]
-    own_value = np.matmul(np.where(own, flow_T, 0.0) * inv[:, None], Xs_t)  # [B, P, Tn]
+    Z = np.matmul(flow_oth * keep * inv[:, None], Xs)  # [B, P, Tn]
+    S = Q - Z  # constant from ρ = H + 1 on
+    own_value = np.matmul(np.where(own, flow_T, 0.0) * inv[:, None], Xs)  # [B, P, Tn]
     gain = np.where(own & fragile[None, :], comp.gain_from_undoing[None, :], 0.0)
-    Gam = np.matmul(gain, Xs_t)  # [B, P, Tn]
+    Gam = np.matmul(gain, Xs)  # [B, P, Tn]
 
-    # when is a deviation seen? d_skip: first skipped step + lag; d_undo: τ + delay + lag
+    # when is a deviation seen for certain? a skipped step at t + lag, an undoing at τ + delay + lag
     taus = np.arange(Tn)
-    skip = np.where(A[:, :, :Tn] > 0, taus[None, None, :] + comp.lag[None, :, None], NEVER)
+    steps = A > 0
+    sure = (q >= 1.0)[:, :, None]
+    skip = np.where(steps & sure, taus[None, None, :] + lags[:, :, None], NEVER)
     skip = np.minimum.accumulate(skip[:, :, ::-1], axis=2)[:, :, ::-1]  # min over t >= τ
-    undo = np.where(fragile[None, :, None] & (Xs_t > 0), (comp.delay + comp.lag)[None, :, None], NEVER)
-    d_skip = np.full((B, P, Tn), NEVER, dtype=np.int64)
-    d_und = np.full((B, P, Tn), NEVER, dtype=np.int64)
-    for p in range(P):
-        ks = np.flatnonzero(own[p])
-        if ks.size:
-            d_skip[:, p] = skip[:, ks].min(axis=1)
-            d_und[:, p] = undo[:, ks].min(axis=1)
-    has_undo = d_und < NEVER
-    d_undo = np.where(has_undo, taus[None, None, :] + d_und, NEVER)
-    exists = np.stack([d_skip < NEVER, has_undo], axis=1)  # [B, 2, P, Tn]
+    later = np.logical_or.accumulate(steps[:, :, ::-1], axis=2)[:, :, ::-1]  # a step at some t >= τ
+    undo_ok = fragile[None, :, None] & (Xs > 0)
+    undo = np.where(undo_ok & sure, taus[None, None, :] + (comp.delay[None, :] + lags)[:, :, None], NEVER)
+    d_skip = _per_party(skip, own, NEVER, "min")
+    d_undo = _per_party(undo, own, NEVER, "min")
+    has_steps = _per_party(later, own, 0, "any").astype(bool)
+    has_undo = _per_party(undo_ok, own, 0, "any").astype(bool)
+    exists = np.stack([has_steps, has_undo], axis=1)  # [B, 2, P, Tn]
     if last is not None:
         valid = taus[None, :] <= np.asarray(last, dtype=np.int64)[:, None] + 1  # [B, Tn]
         exists &= valid[:, None, None, :]
-    seen = np.stack([d_skip, np.minimum(d_skip, d_undo)], axis=1)
-    rho = np.where(exists, seen + 1, taus)  # a harmless index where the plan does not exist
-    disc = np.take_along_axis(pw[None, None], rho - taus, axis=3)  # δ_i^(ρ−τ)
-    S_rho = np.take_along_axis(S[:, None], rho, axis=3)
-    base = (Q[:, :, :Tn] + own_value)[:, None] - disc * S_rho  # [B, 2, P, Tn]
-    dev = base + np.stack([disc[:, 0], np.ones_like(disc[:, 1])], axis=1) * Gam[:, None]
+    seen = np.stack([d_skip, np.minimum(d_skip, d_undo)], axis=1)  # NEVER: not seen for certain
+    rho = np.where(exists & (seen < NEVER), seen + 1, taus)  # a harmless index where not used
+    with np.errstate(under="ignore"):
+        disc = np.where(seen < NEVER, delta[None, None, :, None] ** (rho - taus).astype(np.float64), 0.0)
+    S_rho = np.take_along_axis(S[:, None], np.minimum(rho, Tn - 1), axis=3)
+    e0, e1 = disc, disc * S_rho
+    det = _expected_response(
+        comp, steps=steps, lags=lags, detect=q, undo_ok=undo_ok, own=own, sure_seen=seen, S=S
+    )
+    uncertain = np.zeros_like(exists)
+    if det is not None:
+        uncertain = det.uncertain & exists
+        e0 = np.where(uncertain, det.e0, e0)
+        e1 = np.where(uncertain, det.e1, e1)
+        seen = np.where(uncertain, det.earliest, seen)
+    base = (Q + own_value)[:, None] - e1  # [B, 2, P, Tn]
+    dev = base + np.stack([e0[:, 0], np.ones_like(e0[:, 1])], axis=1) * Gam[:, None]
+    shown = exists & (seen < NEVER)
     return BatchResult(
-        comply=V[:, :, :Tn],
-        flows=u_all[:, :, :Tn],
+        comply=V,
+        flows=u_all,
         deviate=np.where(exists, dev, -np.inf),
         exists=exists,
-        seen=np.where(exists, seen, -1),
-        response=np.where(exists, seen + 1, -1),
+        seen=np.where(shown, seen, -1),
+        response=np.where(shown, seen + 1, -1),
         last=np.full(B, H, dtype=np.int64) if last is None else np.asarray(last, dtype=np.int64),
+        uncertain=uncertain,
     )
+
 
 
 def margins(comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray | None = None) -> FloatArray:
@@ -269,6 +424,7 @@ def run_kernel(comp: Compiled, amounts: FloatArray, *, all_values: bool = False)
         seen=res.seen,
         response=res.response,
         others=others,
+        uncertain=res.uncertain,
     )
 
 
@@ -289,18 +445,20 @@ def path_values_all(comp: Compiled, amounts: FloatArray, exists: BoolArray, resp
 
     Evaluated concession by concession: k stops at c (τ for the deviator's own, ρ for the
     others'), stays at the amount then in force, and ends at its reversal's effect (or never).
+    A response of -1 on an existing plan means the deviation is never seen. Arrays run over
+    periods 0..H+1 only (everything is constant from H + 1 on), so memory and time do not
+    depend on the lags or delays.
     """
     P, K = comp.n_parties, comp.n_concessions
     H = amounts.shape[1] - 1
     Tn = H + 2
-    Tg = H + 4 + int(comp.delay.max(initial=0)) + int(comp.lag.max(initial=0))
     delta = comp.discount
-    A = np.zeros((K, Tg))
+    A = np.zeros((K, Tn))
     A[:, : H + 1] = amounts
     X = np.minimum(np.cumsum(A, axis=1), 1.0)
-    Xs = np.zeros((K, Tg + 1))
+    Xs = np.zeros((K, Tn + 1))
     Xs[:, 1:] = X
-    R = _reverse_sums_k(X, delta, X[:, -1][None, :] / (1.0 - delta[:, None]))  # [P, K, Tg+1]
+    R = _reverse_sums_k(X, delta, X[:, -1][None, :] / (1.0 - delta[:, None]))  # [P, K, Tn+1]
     RA = _reverse_sums_k(A, delta, np.zeros((P, K)))
 
     taus = np.arange(Tn)
@@ -309,14 +467,15 @@ def path_values_all(comp: Compiled, amounts: FloatArray, exists: BoolArray, resp
     start = Xs[:, :Tn].T  # [Tn, K]
     undo_now = own[:, None, :] & fragile[None, None, :] & (start[None, :, :] > 0)  # [P, Tn, K]
 
-    rho = np.where(exists, response, taus)[:, :, :, None]  # [2, P, Tn, 1]
+    rho = np.where(exists, np.where(response < 0, NEVER, response), taus)[:, :, :, None]  # [2, P, Tn, 1]
     tau = taus[None, None, :, None]
     c = np.where(own[None, :, None, :], tau, rho)  # [2, P, Tn, K]
     c = np.where(exists[:, :, :, None], c, tau)
+    ci = np.minimum(c, Tn)  # every array is constant from H + 1 on
     kk = np.arange(K)
-    amount_c = Xs[kk, c]  # in force when k stops
+    amount_c = Xs[kk, ci]  # in force when k stops
     undone_tau = np.stack([np.zeros_like(undo_now), undo_now])  # [2, P, Tn, K]
-    undone_rho = fragile & (amount_c > 0) & ~undone_tau
+    undone_rho = fragile & (amount_c > 0) & ~undone_tau & (rho < NEVER)
     end = np.where(undone_tau, tau + comp.delay, np.where(undone_rho, rho + comp.delay, NEVER))
     cost_tau = np.where(undone_tau, comp.cost * amount_c, 0.0)
     cost_rho = np.where(undone_rho, comp.cost * amount_c, 0.0)
@@ -324,13 +483,15 @@ def path_values_all(comp: Compiled, amounts: FloatArray, exists: BoolArray, resp
     span = np.where(never, 0, end - c)  # end >= c on every path
 
     others = np.empty((2, P, Tn, P))
-    for j in range(P):
-        dj = delta[j]
-        lead = dj ** (c - tau)
-        flow_part = R[j, kk, np.broadcast_to(tau, c.shape)] - lead * R[j, kk, c]
-        flow_part += amount_c * lead * np.where(never, 1.0, 1.0 - dj**span) / (1.0 - dj)
-        once_part = RA[j, kk, np.broadcast_to(tau, c.shape)] - lead * RA[j, kk, c]
-        paid = np.where(comp.giver == j, cost_tau + cost_rho * dj ** (rho - tau), 0.0)
-        val = (comp.flow[:, j] * flow_part + comp.once[:, j] * once_part - paid).sum(axis=3)
-        others[:, :, :, j] = np.where(exists, val, np.nan)
+    tau_b = np.broadcast_to(tau, c.shape)
+    with np.errstate(under="ignore"):
+        for j in range(P):
+            dj = delta[j]
+            lead = dj ** (c - tau).astype(np.float64)
+            flow_part = R[j, kk, tau_b] - lead * R[j, kk, ci]
+            flow_part += amount_c * lead * np.where(never, 1.0, 1.0 - dj ** span.astype(np.float64)) / (1.0 - dj)
+            once_part = RA[j, kk, tau_b] - lead * RA[j, kk, ci]
+            paid = np.where(comp.giver == j, cost_tau + cost_rho * dj ** (rho - tau).astype(np.float64), 0.0)
+            val = (comp.flow[:, j] * flow_part + comp.once[:, j] * once_part - paid).sum(axis=3)
+            others[:, :, :, j] = np.where(exists, val, np.nan)
     return others
