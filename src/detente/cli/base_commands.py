@@ -112,6 +112,25 @@ def schema(out: Annotated[Path | None, typer.Option("--out", "-o", help="Write t
         sys.stdout.write(text + "\n")
 
 
+def _print_verification(report: Any, console: Any) -> None:
+    """The --verification table and sentence of ``check``."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    p = report.period_label
+    table = Table(title="Verification needed (each concession alone, the others held)", title_justify="left")
+    table.add_column("concession")
+    for head in ("detect", "needs detect ≥", f"lag ({p}s)", "holds with lag ≤"):
+        table.add_column(head, justify="right")
+    for n in report.needs:
+        q = "none holds" if n.detect_needed is None else f"{n.detect_needed:.3g}"
+        lag = "none holds" if n.lag_allowed is None else f"{n.lag_allowed}" + ("+" if n.lag_capped else "")
+        table.add_row(escape(n.label), f"{n.detect:g}", q, str(n.lag), lag)
+    console.print(table)
+    for sentence in report.sentences():
+        console.print(escape(sentence))
+
+
 @app.command()
 @_guard
 def check(
@@ -126,6 +145,14 @@ def check(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 1 when a schedule is not self-enforcing.")
     ] = False,
+    verification: Annotated[
+        bool,
+        typer.Option(
+            "--verification",
+            help="Per concession, the smallest detection probability and the longest lag at which the "
+            "schedule stays self-enforcing (the others held), and which step most needs better verification.",
+        ),
+    ] = False,
 ) -> None:
     """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
     from ..analysis.enforcement import check as run_check
@@ -139,6 +166,7 @@ def check(
         if names == [None]:
             scn.get_schedule(None)  # raises the "no schedule; see detente design" message
     reports = []
+    needs: dict[str | None, Any] = {}
     for name in names:
         report = run_check(scn, name, leverage=leverage)
         tips = None
@@ -146,13 +174,19 @@ def check(
             from ..analysis.tipping import tipping_points
 
             tips = tipping_points(scn, name)
+        if verification:
+            from ..analysis.verification import verification_needed
+
+            needs[name] = verification_needed(scn, name)
         reports.append((name, report, tips))
     if json_out:
         payloads = []
-        for _, report, tips in reports:
+        for name, report, tips in reports:
             payload = report.to_dict()
             if tips is not None:
                 payload["tipping_points"] = [t.to_dict() for t in tips]
+            if name in needs:
+                payload.update(needs[name].to_dict())
             payloads.append(payload)
         if len(payloads) == 1:
             _print_json(payloads[0])
@@ -162,8 +196,10 @@ def check(
         from ..report.terminal import render_check
 
         console = _console()
-        for _, report, tips in reports:
+        for name, report, tips in reports:
             render_check(scn, report, console, tipping=tips)
+            if name in needs:
+                _print_verification(needs[name], console)
     if strict and not all(r.self_enforcing for _, r, _ in reports):
         raise typer.Exit(1)
 

@@ -125,6 +125,12 @@ def build_package(
     """
     comp = compile_scenario(scenario, params)
     ids = comp.concession_ids
+    if comp.uncertain:
+        missed = ", ".join(f"{ids[k]} (detect {comp.detect[k]:g})" for k in np.flatnonzero(comp.detect < 1.0))
+        raise UsageError(
+            f"design assumes verification that always comes (detect = 1); {missed} may be missed. "
+            "Check a schedule under that verification with: detente check ... --verification"
+        )
     spec = scenario.design
     merged: dict[str, int] = dict(spec.tranches) if spec is not None else {}
     for cid, count in (tranches or {}).items():
