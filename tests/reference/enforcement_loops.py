@@ -216,7 +216,9 @@ def _deviation_path(data: dict, party: str, tau: int, plan: str, seen: int | Non
     # When is the deviation seen?
     candidates = [s["period"] + concessions[s["concession"]]["lag"] for s in skipped]
     candidates += [tau + concessions[k]["delay"] + concessions[k]["lag"] for k in undone_at_tau]
-    events = [(s["period"] + concessions[s["concession"]]["lag"], concessions[s["concession"]]["detect"]) for s in skipped]
+    # a skipped step is the pair (k, t): several steps of k in one period are one breach event
+    cells = sorted({(s["concession"], s["period"]) for s in skipped})
+    events = [(t + concessions[k]["lag"], concessions[k]["detect"]) for k, t in cells]
     events += [(tau + concessions[k]["delay"] + concessions[k]["lag"], concessions[k]["detect"]) for k in undone_at_tau]
     if seen is None:
         seen = min(candidates)
