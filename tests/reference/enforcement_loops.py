@@ -321,7 +321,9 @@ def reference_check(data: dict) -> dict[str, Any]:
 # --------------------------------------------------------------------------- #
 # Verification that may miss: the expectation over the detection period
 # --------------------------------------------------------------------------- #
-def detection_distribution(events: list[tuple[int, float]], tau: int, mass_tol: float = 1e-16) -> list[tuple[int, float]]:
+def detection_distribution(
+    events: list[tuple[int, float]], tau: int, mass_tol: float = 1e-16
+) -> list[tuple[int, float]]:
     """[(d, P(d)) ...] plus (-1, P(never seen)), by plain loops over d = tau, tau + 1, ...
 
     Each event (o, q) is seen at the end of o and of every later period with probability q,
@@ -352,7 +354,9 @@ def detection_distribution(events: list[tuple[int, float]], tau: int, mass_tol: 
     return out
 
 
-def expected_path_values(data: dict, party: str, tau: int, plan: str, mass_tol: float = 1e-16) -> dict[str, float] | None:
+def expected_path_values(
+    data: dict, party: str, tau: int, plan: str, mass_tol: float = 1e-16
+) -> dict[str, float] | None:
     """Every party's expected value from tau on when ``party`` deviates with ``plan`` and the
     deviation is seen at a random period (MODEL.md "Verification that may miss")."""
     path = _deviation_path(data, party, tau, plan)

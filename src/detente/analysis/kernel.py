@@ -168,15 +168,25 @@ def _backward(series: FloatArray, tail: FloatArray, discount: FloatArray) -> Flo
     return out
 
 
-def _per_party(values: IntArray, own: BoolArray, fill: int, reduce: str) -> IntArray:
-    """[B, K, Tn] -> [B, P, Tn]: min (or any) over each party's own concessions."""
+def _party_min(values: IntArray, own: BoolArray) -> IntArray:
+    """[B, K, Tn] -> [B, P, Tn]: the minimum over each party's own concessions (NEVER if none)."""
     B, _, Tn = values.shape
-    P = own.shape[0]
-    out = np.full((B, P, Tn), fill, dtype=values.dtype)
-    for p in range(P):
+    out = np.full((B, own.shape[0], Tn), NEVER, dtype=np.int64)
+    for p in range(own.shape[0]):
         ks = np.flatnonzero(own[p])
         if ks.size:
-            out[:, p] = values[:, ks].min(axis=1) if reduce == "min" else values[:, ks].any(axis=1)
+            out[:, p] = values[:, ks].min(axis=1)
+    return out
+
+
+def _party_any(values: BoolArray, own: BoolArray) -> BoolArray:
+    """[B, K, Tn] -> [B, P, Tn]: whether any of each party's own concessions is marked."""
+    B, _, Tn = values.shape
+    out = np.zeros((B, own.shape[0], Tn), dtype=bool)
+    for p in range(own.shape[0]):
+        ks = np.flatnonzero(own[p])
+        if ks.size:
+            out[:, p] = values[:, ks].any(axis=1)
     return out
 
 
@@ -217,7 +227,7 @@ def _expected_response(
     whose last sum is a geometric series on every piece between two breaks: time and memory do
     not depend on how long the lags are.
     """
-    B, K, Tn = steps.shape
+    B, _, Tn = steps.shape
     H = Tn - 2
     P = comp.n_parties
     maybe = (detect > 0.0) & (detect < 1.0)  # [B, K]
@@ -252,7 +262,7 @@ def _expected_response(
         w[..., E1:] = w_k[:, ku][:, None, None, None, :]
     cap = sure_seen.astype(np.float64)  # [B, 2, P, Tn]
     act &= o < cap[..., None]  # an event observable when the breach is seen anyway changes nothing
-    uncertain = act.any(axis=-1)
+    uncertain: BoolArray = np.asarray(act.any(axis=-1))
     if not uncertain.any():
         return None
     big = float(NEVER)
@@ -363,10 +373,10 @@ def run_kernel_batch(
     later = np.logical_or.accumulate(steps[:, :, ::-1], axis=2)[:, :, ::-1]  # a step at some t >= τ
     undo_ok = fragile[None, :, None] & (Xs > 0)
     undo = np.where(undo_ok & sure, taus[None, None, :] + (comp.delay[None, :] + lags)[:, :, None], NEVER)
-    d_skip = _per_party(skip, own, NEVER, "min")
-    d_undo = _per_party(undo, own, NEVER, "min")
-    has_steps = _per_party(later, own, 0, "any").astype(bool)
-    has_undo = _per_party(undo_ok, own, 0, "any").astype(bool)
+    d_skip = _party_min(skip, own)
+    d_undo = _party_min(undo, own)
+    has_steps = _party_any(later, own)
+    has_undo = _party_any(undo_ok, own)
     exists = np.stack([has_steps, has_undo], axis=1)  # [B, 2, P, Tn]
     if last is not None:
         valid = taus[None, :] <= np.asarray(last, dtype=np.int64)[:, None] + 1  # [B, Tn]
@@ -377,9 +387,7 @@ def run_kernel_batch(
         disc = np.where(seen < NEVER, delta[None, None, :, None] ** (rho - taus).astype(np.float64), 0.0)
     S_rho = np.take_along_axis(S[:, None], np.minimum(rho, Tn - 1), axis=3)
     e0, e1 = disc, disc * S_rho
-    det = _expected_response(
-        comp, steps=steps, lags=lags, detect=q, undo_ok=undo_ok, own=own, sure_seen=seen, S=S
-    )
+    det = _expected_response(comp, steps=steps, lags=lags, detect=q, undo_ok=undo_ok, own=own, sure_seen=seen, S=S)
     uncertain = np.zeros_like(exists)
     if det is not None:
         uncertain = det.uncertain & exists
@@ -399,7 +407,6 @@ def run_kernel_batch(
         last=np.full(B, H, dtype=np.int64) if last is None else np.asarray(last, dtype=np.int64),
         uncertain=uncertain,
     )
-
 
 
 def margins(comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray | None = None) -> FloatArray:
