@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.signal import lfilter
 
 from ..core.compiled import Compiled
 
@@ -157,15 +158,18 @@ class BatchResult:
 def _backward(series: FloatArray, tail: FloatArray, discount: FloatArray) -> FloatArray:
     """out[b, p, τ] = Σ_{t=τ}^{T−1} δ_p^(t−τ) series[b, p, t] + δ_p^(T−τ) tail[b, p], τ in 0..T.
 
-    One backward recurrence (out(τ) = series(τ) + δ · out(τ + 1)): time and memory linear in T.
+    The backward recurrence out(τ) = series(τ) + δ · out(τ + 1), run as a first-order linear
+    filter over the reversed series: time and memory linear in T.
     """
     B, P, T = series.shape
+    rev = np.empty((B, P, T + 1))
+    rev[:, :, 0] = tail
+    rev[:, :, 1:] = series[:, :, ::-1]
     out = np.empty((B, P, T + 1))
-    out[:, :, T] = tail
-    d = discount[None, :]
-    for t in range(T - 1, -1, -1):
-        out[:, :, t] = series[:, :, t] + d * out[:, :, t + 1]
-    return out
+    for p in range(P):
+        out[:, p, :] = lfilter([1.0], [1.0, -float(discount[p])], rev[:, p, :], axis=-1)
+    result: FloatArray = out[:, :, ::-1]
+    return result
 
 
 def _party_min(values: IntArray, own: BoolArray) -> IntArray:
@@ -216,16 +220,18 @@ def _expected_response(
     ``steps`` [B, K, Tn] marks scheduled steps, ``undo_ok`` [B, K, Tn] the fragile concessions in
     force at the start of τ, ``sure_seen`` [B, 2, P, Tn] the period by whose end a breach seen
     for certain (detect = 1) is seen (NEVER when none), ``S`` [B, P, Tn] the loss S_i(ρ) for
-    ρ = 0..H+1 (constant from H+1 on). Returns None when no breach event has 0 < detect < 1.
+    ρ = 0..H+1 (constant from H+1 on). Returns None when no row has a breach event with
+    0 < detect < 1 that could be seen before the certain one.
 
-    Each breach event e (a skipped step, or an undoing) becomes observable at the end of o_e and
-    is seen at the end of each period from o_e on with probability q_e, independently. So the
-    survival G(s) = P(d > s) = Π_e (1 − q_e)^max(0, s − o_e + 1), zero from the certain period on,
-    and log G is piecewise linear in s with a break at each o_e. The expectation
-    E[δ^(d+1−τ) S(d+1)] is a finite sum over d ≤ H (where S varies) plus, from H + 1 on where S
-    is constant, Σ_{s>H} (G(s−1) − G(s)) δ^(s+1−τ) = G(H) δ^(H+2−τ) − (1 − δ) Σ_{s>H} G(s) δ^(s+1−τ),
-    whose last sum is a geometric series on every piece between two breaks: time and memory do
-    not depend on how long the lags are.
+    Each breach event e (a skipped step (k, t), or an undoing) becomes observable at the end of
+    o_e and is seen at the end of each period from o_e on with probability q_e, independently.
+    So the survival G(s) = P(d > s) = exp(L(s)) with L(s) = Σ_e log(1 − q_e) · max(0, s − o_e + 1),
+    and G(s) = 0 from the certain period on. L is piecewise linear with a break at each o_e.
+    E[δ^(d+1−τ) S(d+1)] is a finite sum over d ≤ H (where S varies; L on a dense grid of
+    s = −1..H+1, the step events summed over t ≥ τ by a reverse cumulative sum) plus, from
+    H + 1 on where S is constant, Σ_{s>H} (G(s−1) − G(s)) δ^(s+1−τ)
+    = G(H) δ^(H+2−τ) − (1 − δ) Σ_{s>H} G(s) δ^(s+1−τ), whose last sum is a geometric series on
+    every piece between two breaks after H + 1: time and memory do not depend on the lags.
     """
     B, _, Tn = steps.shape
     H = Tn - 2
@@ -235,81 +241,95 @@ def _expected_response(
         return None
     taus = np.arange(Tn)
     w_k = np.where(maybe, np.log1p(-np.where(maybe, detect, 0.0)), 0.0)  # [B, K], < 0 where maybe
+    o_step = taus[None, None, :] + lags[:, :, None]  # [B, K, Tn] observable after a skipped step at t
+    o_undo = taus[None, None, :] + (comp.delay[None, :] + lags)[:, :, None]  # ... after undoing at τ
     cell = steps & maybe[:, :, None]
-    ek, et = np.nonzero(cell.any(axis=0))  # step events (k, t) present in some schedule
-    ku = np.flatnonzero((comp.fragile & maybe.any(axis=0)) & own.any(axis=0))
-    E1, E2 = ek.size, ku.size
-    if E1 + E2 == 0:
-        return None
-    E = E1 + E2
-    giver = comp.giver
-    o = np.empty((B, 2, P, Tn, E))
-    act = np.zeros((B, 2, P, Tn, E), dtype=bool)
-    w = np.empty((B, 1, 1, 1, E))
-    if E1:
-        o_s = (et[None, :] + lags[:, ek]).astype(np.float64)  # [B, E1]
-        o[..., :E1] = o_s[:, None, None, None, :]
-        a_s = cell[:, ek, et][:, None, :] & (giver[ek][None, None, :] == np.arange(P)[None, :, None])  # [B, P, E1]
-        a_s = a_s[:, :, None, :] & (et[None, None, None, :] >= taus[None, None, :, None])  # [B, P, Tn, E1]
-        act[:, :, :, :, :E1] = a_s[:, None]
-        w[..., :E1] = w_k[:, ek][:, None, None, None, :]
-    if E2:
-        o_u = taus[None, :, None] + (comp.delay[ku] + lags[:, ku])[:, None, :]  # [B, Tn, E2]
-        o[:, :, :, :, E1:] = o_u[:, None, None, :, :].astype(np.float64)
-        a_u = (undo_ok[:, ku, :] & maybe[:, ku, None]).transpose(0, 2, 1)  # [B, Tn, E2]
-        a_u = a_u[:, None, :, :] & (giver[ku][None, None, None, :] == np.arange(P)[None, :, None, None])
-        act[:, 1, :, :, E1:] = a_u
-        w[..., E1:] = w_k[:, ku][:, None, None, None, :]
-    cap = sure_seen.astype(np.float64)  # [B, 2, P, Tn]
-    act &= o < cap[..., None]  # an event observable when the breach is seen anyway changes nothing
-    uncertain: BoolArray = np.asarray(act.any(axis=-1))
+    undo_cell = undo_ok & maybe[:, :, None]
+
+    # which rows have an uncertain event before the certain one, and the earliest period
+    first = np.where(cell, o_step, NEVER)
+    first = np.minimum.accumulate(first[:, :, ::-1], axis=2)[:, :, ::-1]  # over t >= τ
+    e_skip = _party_min(first, own)
+    e_undo = _party_min(np.where(undo_cell, o_undo, NEVER), own)
+    earliest_maybe = np.stack([e_skip, np.minimum(e_skip, e_undo)], axis=1)  # [B, 2, P, Tn]
+    uncertain: BoolArray = np.asarray(earliest_maybe < sure_seen)
     if not uncertain.any():
         return None
+    cap = sure_seen.astype(np.float64)
     big = float(NEVER)
-    o = np.where(act, o, big)
-    w = np.where(act, w, 0.0)
+
+    # L(s) on the dense grid s = -1..H+1 (events at or after the certain period only matter
+    # where G is zero anyway): the weights log(1 − q) of the events observable at o = 0..H+1,
+    # per row, summed twice over o (Σ_{o<=s} w_o (s − o + 1)); the skipped steps of a row are
+    # those at t >= τ, a reverse cumulative sum over t
+    s_grid = np.arange(-1, H + 2, dtype=np.float64)  # [Tn + 1]
+
+    def binned(mask: BoolArray, when: IntArray) -> FloatArray:
+        """[B, P, Tn, Tn]: Σ w_k over the marked (b, k, t) cells of each party, binned by o."""
+        bi, ki, ti = np.nonzero(mask & (when <= H + 1))
+        flat = ((bi * P + comp.giver[ki]) * Tn + ti) * Tn + when[bi, ki, ti]
+        counts = np.bincount(flat, weights=w_k[bi, ki], minlength=B * P * Tn * Tn)
+        return counts.reshape(B, P, Tn, Tn)
+
+    w_step = np.cumsum(binned(cell, o_step)[:, :, ::-1], axis=2)[:, :, ::-1]  # over t >= τ
+    w_undo = binned(undo_cell, o_undo)
+    w_both = np.stack([w_step, w_step + w_undo], axis=1)  # [B, 2, P, Tn(τ), Tn(o)]
+    L = np.zeros((B, 2, P, Tn, Tn + 1))
+    L[..., 1:] = np.cumsum(np.cumsum(w_both, axis=-1), axis=-1)
+    G = np.exp(L) * (s_grid < cap[..., None])
+
     delta = comp.discount[None, None, :, None]  # [1, 1, P, 1]
     log_d = np.log(delta)
-
-    # the finite part: G(s) for s = -1..H on a dense grid, P(d = s) for s = 0..H
-    s_grid = np.arange(-1, H + 1, dtype=np.float64)  # [Tn]
-    L = np.zeros((B, 2, P, Tn, Tn))
-    for e in range(E):
-        L += w[..., e, None] * np.maximum(s_grid - o[..., e, None] + 1.0, 0.0)
-    G = np.exp(L) * (s_grid < cap[..., None])
-    pm = G[..., :-1] - G[..., 1:]  # [B, 2, P, Tn(τ), H+1]: P(d = s), s = 0..H
-    s_vals = np.arange(H + 1)
-    expo = s_vals[None, :] + 1 - taus[:, None]  # [Tn, H+1] = ρ − τ
+    pm = G[..., : H + 1] - G[..., 1 : H + 2]  # P(d = s), s = 0..H
+    expo = np.arange(H + 1)[None, :] + 1 - taus[:, None]  # [Tn, H+1] = ρ − τ
     dpow = np.where(expo >= 1, comp.discount[:, None, None] ** np.maximum(expo, 0)[None], 0.0)  # [P, Tn, H+1]
     weighted = pm * dpow[None, None]
     e0 = weighted.sum(axis=-1)
     e1 = (weighted * S[:, None, :, None, 1:]).sum(axis=-1)
 
-    # the tail d > H: geometric on every piece between two breaks, cut at the certain period
+    # the tail s > H: slope and offset from the events observable by H + 1, then a break at
+    # each later event (steps of the deviator at t >= τ, or its undoings at τ), cut at the cap
+    h1 = float(H + 1)
+    W0 = L[..., H + 2] - L[..., H + 1]  # Σ w_e over events with o_e <= H + 1
+    WO0 = (H + 2) * W0 - L[..., H + 2]  # Σ w_e o_e over the same
+    late_cell = cell & (o_step > H + 1)
+    ek, et = np.nonzero(late_cell.any(axis=0))
+    late_undo = undo_cell & (o_undo > H + 1)
+    ku = np.flatnonzero(late_undo.any(axis=(0, 2)))
+    E1, E = ek.size, ek.size + ku.size
+    o = np.full((B, 2, P, Tn, E), big)
+    w = np.zeros((B, 2, P, Tn, E))
+    if E1:
+        act = late_cell[:, ek, et][:, None, :] & (comp.giver[ek][None, None, :] == np.arange(P)[None, :, None])
+        act = act[:, :, None, :] & (et[None, None, None, :] >= taus[None, None, :, None])  # [B, P, Tn, E1]
+        o[..., :E1] = np.where(act, o_step[:, ek, et][:, None, None, :], big)[:, None]
+        w[..., :E1] = np.where(act, w_k[:, ek][:, None, None, :], 0.0)[:, None]
+    if E > E1:
+        act_u = late_undo[:, ku, :].transpose(0, 2, 1)[:, None] & (
+            comp.giver[ku][None, None, None, :] == np.arange(P)[None, :, None, None]
+        )  # [B, P, Tn, E2]
+        o[:, 1, ..., E1:] = np.where(act_u, o_undo[:, ku, :].transpose(0, 2, 1)[:, None], big)
+        w[:, 1, ..., E1:] = np.where(act_u, w_k[:, ku][:, None, None, :], 0.0)
     order = np.argsort(o, axis=-1, kind="stable")
     os_ = np.take_along_axis(o, order, axis=-1)
-    ws = np.take_along_axis(np.broadcast_to(w, o.shape), order, axis=-1)
-    zero = np.zeros((*o.shape[:-1], 1))
-    W = np.concatenate([zero, np.cumsum(ws, axis=-1)], axis=-1)  # [..., E+1] slope on piece j
-    WO = np.concatenate([zero, np.cumsum(ws * np.where(ws != 0.0, os_, 0.0), axis=-1)], axis=-1)
-    h1 = float(H + 1)
-    starts = np.concatenate([np.full_like(zero, h1), np.maximum(os_, h1)], axis=-1)
-    ends = np.concatenate([np.maximum(os_, h1), np.full_like(zero, np.inf)], axis=-1)
-    starts = np.minimum(starts, cap[..., None])
-    ends = np.minimum(ends, cap[..., None])
+    ws = np.take_along_axis(w, order, axis=-1)
+    W = W0[..., None] + np.concatenate([np.zeros((*o.shape[:-1], 1)), np.cumsum(ws, axis=-1)], axis=-1)
+    WO = WO0[..., None] + np.concatenate(
+        [np.zeros((*o.shape[:-1], 1)), np.cumsum(ws * np.where(ws != 0.0, os_, 0.0), axis=-1)], axis=-1
+    )
+    starts = np.minimum(np.concatenate([np.full((*o.shape[:-1], 1), h1), os_], axis=-1), cap[..., None])
+    ends = np.minimum(np.concatenate([os_, np.full((*o.shape[:-1], 1), np.inf)], axis=-1), cap[..., None])
     n = ends - starts
     tau_f = taus[None, None, None, :, None].astype(np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        first = np.exp(W * (starts + 1.0) - WO + (starts + 1.0 - tau_f) * log_d[..., None])
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        head = np.exp(W * (starts + 1.0) - WO + (starts + 1.0 - tau_f) * log_d[..., None])
         rate = W + log_d[..., None]  # log of the per-period factor, < 0
-        piece = np.where(n > 0, first * (-np.expm1(n * rate)) / (-np.expm1(rate)), 0.0)
-    tail_sum = piece.sum(axis=-1)
-    g_h = G[..., -1]  # G(H)
-    tail = g_h * delta ** (H + 2 - taus[None, None, None, :]) - (1.0 - delta) * tail_sum
+        piece = np.where(n > 0, head * (-np.expm1(n * rate)) / (-np.expm1(rate)), 0.0)
+    tail = G[..., H + 1] * delta ** (H + 2 - taus[None, None, None, :]) - (1.0 - delta) * piece.sum(axis=-1)
     tail = np.maximum(tail, 0.0)
     e0 = e0 + tail
     e1 = e1 + tail * S[:, None, :, -1:]
-    earliest = np.minimum(sure_seen, np.where(uncertain, os_[..., 0], big).astype(np.int64))
+    earliest = np.minimum(sure_seen, earliest_maybe)
     return _Detection(e0=e0, e1=e1, earliest=earliest, uncertain=uncertain)
 
 
