@@ -269,7 +269,8 @@ def _expected_response(
         bi, ki, ti = np.nonzero(mask & (when <= H + 1))
         flat = ((bi * P + comp.giver[ki]) * Tn + ti) * Tn + when[bi, ki, ti]
         counts = np.bincount(flat, weights=w_k[bi, ki], minlength=B * P * Tn * Tn)
-        return counts.reshape(B, P, Tn, Tn)
+        out: FloatArray = counts.astype(np.float64).reshape(B, P, Tn, Tn)
+        return out
 
     w_step = np.cumsum(binned(cell, o_step)[:, :, ::-1], axis=2)[:, :, ::-1]  # over t >= τ
     w_undo = binned(undo_cell, o_undo)
