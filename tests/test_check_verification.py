@@ -164,6 +164,9 @@ def _worked(detect: dict[str, float], lags: dict[str, int] | None = None) -> dic
 
 def _compare_with_reference(data: dict, tol: float = 1e-9) -> None:
     comp, res = _kernel(data)
+    scn = _scenario(data)
+    others = run_kernel(comp, compile_schedule(scn, scn.get_schedule(None)).amounts, all_values=True).others
+    assert others is not None
     for i, pid in enumerate(comp.party_ids):
         for tau in range(res.comply.shape[1]):
             for p, plan in enumerate(PLANS):
@@ -173,6 +176,9 @@ def _compare_with_reference(data: dict, tol: float = 1e-9) -> None:
                     continue
                 scale = max(1.0, abs(ref[pid]))
                 assert res.deviate[p, i, tau] == pytest.approx(ref[pid], abs=tol * scale), (pid, tau, plan)
+                for j, other in enumerate(comp.party_ids):  # every party's value, for leverage
+                    scale = max(1.0, abs(ref[other]))
+                    assert others[p, i, tau, j] == pytest.approx(ref[other], abs=tol * scale), (pid, tau, plan, other)
 
 
 @pytest.mark.parametrize(
@@ -488,3 +494,23 @@ def test_the_simulation_agrees_on_the_worked_example() -> None:
     assert abs(values.mean() - expected(res)) <= 4 * se
     assert abs(values.mean() - expected(sure)) > 20 * se
     assert res.deviate[p, i, tau] > sure.deviate[p, i, tau]  # missed detection makes cheating pay more
+
+
+def test_the_web_check_refuses_overflow_instead_of_nulls() -> None:
+    import warnings
+
+    import yaml
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from detente.web.app import create_app
+
+    app = create_app(allowed_hosts={"testserver", "127.0.0.1"})
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        res = client.post(
+            "/api/check", content=yaml.safe_dump(_overflowing()), headers={"content-type": "application/yaml"}
+        )
+    assert 400 <= res.status_code < 500, res.text
+    assert "overflow" in res.text

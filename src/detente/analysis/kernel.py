@@ -35,7 +35,7 @@ per-concession evaluation of the same paths, :func:`path_values_all`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -196,12 +196,38 @@ def _party_any(values: BoolArray, own: BoolArray) -> BoolArray:
 
 @dataclass(frozen=True, eq=False)
 class _Detection:
-    """What the response timing needs: E[δ^(ρ−τ)], E[δ^(ρ−τ) S(ρ)] and the earliest d per row."""
+    """What the response timing needs: E[δ^(ρ−τ)], E[δ^(ρ−τ) S(ρ)] and the earliest d per row,
+    and the pieces of the survival function G(s) = P(d > s) to take other expectations."""
 
     e0: FloatArray  # [B, 2, P, Tn]
     e1: FloatArray  # [B, 2, P, Tn]
     earliest: IntArray  # [B, 2, P, Tn] first period at whose end the deviation can be seen (NEVER: never)
     uncertain: BoolArray  # [B, 2, P, Tn] the response period is random
+    G: FloatArray  # [B, 2, P, Tn, Tn+1] G(s) for s = -1..H+1
+    W: FloatArray  # [B, 2, P, Tn, E+1] slope of log G on each piece after H + 1
+    WO: FloatArray  # [B, 2, P, Tn, E+1] offset: log G(s) = W (s + 1) − WO on the piece
+    starts: FloatArray  # [B, 2, P, Tn, E+1] first period of each piece (cut at the certain period)
+    ends: FloatArray  # [B, 2, P, Tn, E+1] one past its last period
+
+    def tail(self, discount: FloatArray | float, ref: FloatArray | float) -> FloatArray:
+        """Σ_{s>H} P(d = s) · discount^(s+1−ref) per row ([B, 2, P, Tn]), in closed form.
+
+        Summation by parts: G(H) δ^(H+2−ref) − (1 − δ) Σ_{s>H} G(s) δ^(s+1−ref), the last sum a
+        geometric series on each piece. ``discount`` and ``ref`` broadcast against the rows.
+        """
+        H = self.G.shape[-1] - 3
+        delta = np.asarray(discount, dtype=np.float64)
+        log_d = np.log(delta)[..., None]
+        ref_f = np.asarray(ref, dtype=np.float64)[..., None]
+        n = self.ends - self.starts
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            head = np.exp(self.W * (self.starts + 1.0) - self.WO + (self.starts + 1.0 - ref_f) * log_d)
+            rate = self.W + log_d  # log of the per-period factor, < 0
+            piece = np.where(n > 0, head * (-np.expm1(n * rate)) / (-np.expm1(rate)), 0.0)
+            out = self.G[..., H + 1] * delta ** (H + 2 - np.asarray(ref, dtype=np.float64))
+        out = out - (1.0 - delta) * piece.sum(axis=-1)
+        result: FloatArray = np.maximum(out, 0.0)
+        return result
 
 
 def _expected_response(
@@ -280,7 +306,6 @@ def _expected_response(
     G = np.exp(L) * (s_grid < cap[..., None])
 
     delta = comp.discount[None, None, :, None]  # [1, 1, P, 1]
-    log_d = np.log(delta)
     pm = G[..., : H + 1] - G[..., 1 : H + 2]  # P(d = s), s = 0..H
     expo = np.arange(H + 1)[None, :] + 1 - taus[:, None]  # [Tn, H+1] = ρ − τ
     dpow = np.where(expo >= 1, comp.discount[:, None, None] ** np.maximum(expo, 0)[None], 0.0)  # [P, Tn, H+1]
@@ -320,18 +345,19 @@ def _expected_response(
     )
     starts = np.minimum(np.concatenate([np.full((*o.shape[:-1], 1), h1), os_], axis=-1), cap[..., None])
     ends = np.minimum(np.concatenate([os_, np.full((*o.shape[:-1], 1), np.inf)], axis=-1), cap[..., None])
-    n = ends - starts
-    tau_f = taus[None, None, None, :, None].astype(np.float64)
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        head = np.exp(W * (starts + 1.0) - WO + (starts + 1.0 - tau_f) * log_d[..., None])
-        rate = W + log_d[..., None]  # log of the per-period factor, < 0
-        piece = np.where(n > 0, head * (-np.expm1(n * rate)) / (-np.expm1(rate)), 0.0)
-    tail = G[..., H + 1] * delta ** (H + 2 - taus[None, None, None, :]) - (1.0 - delta) * piece.sum(axis=-1)
-    tail = np.maximum(tail, 0.0)
-    e0 = e0 + tail
-    e1 = e1 + tail * S[:, None, :, -1:]
-    earliest = np.minimum(sure_seen, earliest_maybe)
-    return _Detection(e0=e0, e1=e1, earliest=earliest, uncertain=uncertain)
+    det = _Detection(
+        e0=e0,
+        e1=e1,
+        earliest=np.minimum(sure_seen, earliest_maybe),
+        uncertain=uncertain,
+        G=G,
+        W=W,
+        WO=WO,
+        starts=starts,
+        ends=ends,
+    )
+    tail = det.tail(delta, taus[None, None, None, :].astype(np.float64))
+    return replace(det, e0=e0 + tail, e1=e1 + tail * S[:, None, :, -1:])
 
 
 def run_kernel_batch(
@@ -342,6 +368,18 @@ def run_kernel_batch(
     lag: IntArray | None = None,
     detect: FloatArray | None = None,
 ) -> BatchResult:
+    """Check B schedules given as ``amounts[b, k, t]``; see :func:`_run`."""
+    return _run(comp, amounts, last, lag=lag, detect=detect)[0]
+
+
+def _run(
+    comp: Compiled,
+    amounts: FloatArray,
+    last: Sequence[int] | IntArray | None = None,
+    *,
+    lag: IntArray | None = None,
+    detect: FloatArray | None = None,
+) -> tuple[BatchResult, _Detection | None]:
     """Check B schedules given as ``amounts[b, k, t]`` (t = 0..H, zero after each one's end).
 
     ``last[b]`` is the last scheduled period of schedule b (default: H for every b). ``lag`` and
@@ -418,7 +456,7 @@ def run_kernel_batch(
     base = (Q + own_value)[:, None] - e1  # [B, 2, P, Tn]
     dev = base + np.stack([e0[:, 0], np.ones_like(e0[:, 1])], axis=1) * Gam[:, None]
     shown = exists & (seen < NEVER)
-    return BatchResult(
+    result = BatchResult(
         comply=V,
         flows=u_all,
         deviate=np.where(exists, dev, -np.inf),
@@ -428,6 +466,7 @@ def run_kernel_batch(
         last=np.full(B, H, dtype=np.int64) if last is None else np.asarray(last, dtype=np.int64),
         uncertain=uncertain,
     )
+    return result, det
 
 
 def margins(comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray | None = None) -> FloatArray:
@@ -438,12 +477,17 @@ def margins(comp: Compiled, amounts: FloatArray, last: Sequence[int] | IntArray 
 def run_kernel(comp: Compiled, amounts: FloatArray, *, all_values: bool = False) -> KernelResult:
     """Check one schedule given as ``amounts[k, t]`` (t = 0..H). See the module docstring.
 
-    With ``all_values`` the result also carries every party's value along every path.
+    With ``all_values`` the result also carries every party's value along every path (in
+    expectation over the detection period where it is random).
     """
-    res = run_kernel_batch(comp, amounts[None, :, :]).item(0)
+    batch, det = _run(comp, amounts[None, :, :])
+    res = batch.item(0)
     if not all_values:
         return res
     others = path_values_all(comp, amounts, res.exists, res.response)
+    if det is not None and res.uncertain is not None and res.uncertain.any():
+        expected = _expected_path_values(comp, amounts, res.exists, det)
+        others = np.where(res.uncertain[..., None], expected, others)
     return KernelResult(
         comply=res.comply,
         flows=res.flows,
@@ -454,6 +498,37 @@ def run_kernel(comp: Compiled, amounts: FloatArray, *, all_values: bool = False)
         others=others,
         uncertain=res.uncertain,
     )
+
+
+def _expected_path_values(comp: Compiled, amounts: FloatArray, exists: BoolArray, det: _Detection) -> FloatArray:
+    """Every party's expected value along every deviation path of one schedule: [2, P, Tn, P].
+
+    E[v_j(ρ)] = Σ_{d=τ}^{H} P(d) v_j(d + 1) + G(H) v_j(∞) + (v_j(H + 1) − v_j(∞)) Σ_{d>H} P(d) δ_j^(d−H):
+    from ρ = H + 1 on a path's value is v_j(∞) + (v_j(H + 1) − v_j(∞)) δ_j^(ρ−H−1), because
+    nothing is scheduled any more and the response only adds terms proportional to δ_j^ρ.
+    """
+    H = amounts.shape[1] - 1
+    P = comp.n_parties
+    G = det.G[0]  # [2, P, Tn, Tn+1], G(s) for s = -1..H+1
+    pm = G[..., : H + 1] - G[..., 1 : H + 2]  # P(d = s), s = 0..H
+
+    def at(rho: int) -> FloatArray:
+        vals = path_values_all(comp, amounts, exists, np.full(exists.shape, rho, dtype=np.int64))
+        out: FloatArray = np.nan_to_num(vals, nan=0.0)
+        return out
+
+    total = np.zeros((*exists.shape, P))
+    for s in range(H + 1):
+        weight = np.maximum(pm[..., s], 0.0)
+        if weight.any():
+            total += weight[..., None] * at(s + 1)
+    never, end = at(-1), at(H + 1)
+    total += G[..., H + 1][..., None] * never
+    for j in range(P):
+        later = det.tail(comp.discount[j], float(H + 1))[0]  # Σ_{d>H} P(d) δ_j^(d−H)
+        total[..., j] += later * (end[..., j] - never[..., j])
+    result: FloatArray = np.where(exists[..., None], total, np.nan)
+    return result
 
 
 def _reverse_sums_k(series: FloatArray, discount: FloatArray, tail: FloatArray) -> FloatArray:
