@@ -319,6 +319,57 @@ def test_trust_threshold_is_where_cooperating_starts_to_pay(
     assert (advantage > 0) == (belief > tau)
 
 
+# --- Reactive strategies (numbers 1-3) -------------------------------------------------------
+
+
+def _markov_payoffs(p1: float, q1: float, p2: float, q2: float, eps: float, game=(3.0, 0.0, 5.0, 1.0)):
+    """Long-run cooperation rates and payoffs from the stationary distribution of the joint-move chain."""
+    import numpy as np
+
+    R, S, T, P = game
+    flip = lambda x: x * (1 - eps) + (1 - x) * eps  # noqa: E731
+    a = {1: flip(p1), 0: flip(q1)}  # player 1's P(C) after player 2's last move
+    b = {1: flip(p2), 0: flip(q2)}
+    states = [(1, 1), (1, 0), (0, 1), (0, 0)]  # (player 1's move, player 2's move), 1 = C
+    M = np.zeros((4, 4))
+    for i, (x, y) in enumerate(states):
+        for j, (x2, y2) in enumerate(states):
+            M[i, j] = (a[y] if x2 else 1 - a[y]) * (b[x] if y2 else 1 - b[x])
+    A = np.vstack([M.T - np.eye(4), np.ones(4)])
+    pi = np.linalg.lstsq(A, np.r_[np.zeros(4), 1.0], rcond=None)[0]
+    s1 = pi[0] + pi[1]
+    s2 = pi[0] + pi[2]
+    pay1 = pi @ np.array([R, S, T, P])
+    pay2 = pi @ np.array([R, T, S, P])
+    return s1, s2, pay1, pay2
+
+
+def test_reactive_reproduces_the_numbers() -> None:
+    assert theory.gtft_generosity(3, 0, 5, 1) == 1 / 3
+    for eps in (0.001, 0.05, 0.3, 0.9):  # TFT against TFT under any noise: s = 1/2, payoff 2.25
+        r = theory.reactive(1, 0, 1, 0, noise=eps)
+        assert (r.s1, r.s2) == pytest.approx((0.5, 0.5))
+        assert (r.payoff1, r.payoff2) == pytest.approx((2.25, 2.25))
+    g = theory.reactive(1, 1 / 3, 1, 1 / 3, noise=0.01)
+    assert g.s1 == pytest.approx(0.971154, abs=5e-7)
+    assert g.payoff1 == pytest.approx(2.970322, abs=5e-7)
+
+
+def test_gtft_generosity_agrees_with_the_simulations_gtft() -> None:
+    from detente.simulation.classic import gtft_q
+
+    for game in [(3, 0, 5, 1), (4, 0, 5, 1), (3, -1, 4, 0), (2.5, 0.5, 3.5, 1)]:
+        assert theory.gtft_generosity(*game) == gtft_q(*game)
+
+
+@FAST
+@given(unit, unit, unit, unit, st.floats(0.01, 0.99))
+def test_reactive_closed_form_agrees_with_the_markov_chain(p1: float, q1: float, p2: float, q2: float, eps) -> None:
+    r = theory.reactive(p1, q1, p2, q2, noise=eps)
+    s1, s2, pay1, pay2 = _markov_payoffs(p1, q1, p2, q2, eps)
+    assert (r.s1, r.s2, r.payoff1, r.payoff2) == pytest.approx((s1, s2, pay1, pay2), abs=1e-9)
+
+
 # --- Bad input -------------------------------------------------------------------------------
 
 
@@ -349,6 +400,9 @@ def test_trust_threshold_is_where_cooperating_starts_to_pay(
         (lambda: theory.gradualism(1.0, 0.9, 0), "periods"),
         (lambda: theory.trust(3, 5, 1, 0), "R"),  # a prisoner's dilemma has no assurance threshold
         (lambda: theory.trust(4, 3, 0, 1), "S"),
+        (lambda: theory.reactive(1, 0, 1, 0, noise=0), "noise"),  # two tit-for-tats: the first moves decide
+        (lambda: theory.reactive(1.2, 0, 1, 0, noise=0.1), "p1"),
+        (lambda: theory.reactive(1, 0, 1, 0, noise=-0.1), "noise"),
     ],
 )
 def test_out_of_domain_inputs_name_the_input_and_its_range(call, name: str) -> None:

@@ -43,6 +43,11 @@ CASES = [
         {"path": [0.45, 0.5625, 0.625781, 0.667557, 0.697573], "value": 4.5, "ratio": 0.9},
     ),
     (["trust", "--R", "4", "--T", "3", "--P", "2", "--S", "0"], {"R": 4, "T": 3, "P": 2, "S": 0}, {"threshold": 2 / 3}),
+    (
+        ["reactive", "--p1", "1", "--q1", "0", "--p2", "1", "--q2", "0", "--noise", "0.05"],
+        {"p1": 1, "q1": 0, "noise": 0.05, "R": 3, "S": 0, "T": 5, "P": 1},
+        {"s1": 0.5, "payoff1": 2.25, "payoff2": 2.25, "gtft_q": 1 / 3},
+    ),
 ]
 
 
@@ -128,6 +133,7 @@ def test_tables_show_the_numbers() -> None:
         (["gradualism", "--b", "-1", "--discount", "0.9"], "--b -1: must be a finite number > 0"),
         (["gradualism", "--b", "1", "--discount", "0.9", "--periods", "0"], "--periods 0: must be a whole number"),
         (["trust", "--R", "3", "--T", "5", "--P", "1", "--S", "0"], "--R 3: must be a number > T = 5"),
+        (["reactive", "--p1", "1", "--q1", "0", "--p2", "1", "--q2", "2"], "--q2 2: must be a number in [0, 1]"),
     ],
 )
 def test_bad_input_names_the_option_and_range(args: list[str], expected: str) -> None:

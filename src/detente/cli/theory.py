@@ -20,7 +20,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 theory_app = typer.Typer(
     name="theory",
-    help="The classic models detente rests on, computable: inspection, Dresher, Fearon, Powell, gradualism, trust.",
+    help=(
+        "The classic models detente rests on, computable: inspection, Dresher, Fearon, Powell, "
+        "gradualism, trust, reactive strategies."
+    ),
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -50,6 +53,11 @@ _MEANING = {
     "ratio": "value over first-best value",
     "limit": "level the path converges to",
     "first_best": "one-shot efficient level",
+    "s1": "player 1's long-run cooperation rate",
+    "s2": "player 2's long-run cooperation rate",
+    "payoff1": "player 1's average payoff per round",
+    "payoff2": "player 2's average payoff per round",
+    "gtft_q": "generous tit-for-tat's generosity q* in this game",
 }
 
 #: Meanings that depend on the model, by (model, result).
@@ -263,3 +271,29 @@ def trust_cmd(
         )
 
     _run(trust, json_out, reading, R=R, T=T, P=P, S=S)
+
+
+@theory_app.command("reactive")
+@_guard
+def reactive_cmd(
+    p1: Annotated[float, _opt("--p1", "Player 1 cooperates after the other cooperated with this probability.")],
+    q1: Annotated[float, _opt("--q1", "Player 1 cooperates after the other defected with this probability.")],
+    p2: Annotated[float, _opt("--p2", "Player 2's p, in [0, 1].")],
+    q2: Annotated[float, _opt("--q2", "Player 2's q, in [0, 1].")],
+    noise: Annotated[float, typer.Option("--noise", help="Probability each move is flipped, in [0, 1].")] = 0.0,
+    R: Annotated[float, typer.Option("--R", help="Reward for mutual cooperation.")] = 3.0,
+    S: Annotated[float, typer.Option("--S", help="Sucker's payoff.")] = 0.0,
+    T: Annotated[float, typer.Option("--T", help="Temptation to defect.")] = 5.0,
+    P: Annotated[float, typer.Option("--P", help="Punishment for mutual defection.")] = 1.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Two reactive strategies (p, q) under noise: long-run cooperation and payoffs (Nowak & Sigmund 1990)."""
+    from ..theory import reactive
+
+    def reading(r: Any) -> str:
+        return (
+            f"In the long run player 1 cooperates {r.s1:.4g} of the time and player 2 {r.s2:.4g}; "
+            f"they average {r.payoff1:.4g} and {r.payoff2:.4g} per round."
+        )
+
+    _run(reactive, json_out, reading, p1=p1, q1=q1, p2=p2, q2=q2, noise=noise, R=R, S=S, T=T, P=P)

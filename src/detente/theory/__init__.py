@@ -20,6 +20,7 @@ from .fearon import FearonResult, fearon
 from .gradualism import GradualismResult, gradualism, gradualism_path
 from .inspection import InspectionResult, inspection
 from .powell import PowellResult, powell
+from .reactive import ReactiveResult, gtft_generosity, reactive
 from .trust import TrustResult, trust
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "GradualismResult",
     "InspectionResult",
     "PowellResult",
+    "ReactiveResult",
     "TheoryResult",
     "TrustResult",
     "dresher",
@@ -38,8 +40,10 @@ __all__ = [
     "fearon",
     "gradualism",
     "gradualism_path",
+    "gtft_generosity",
     "inspection",
     "powell",
+    "reactive",
     "solve_2x2",
     "trust",
 ]
@@ -52,4 +56,5 @@ MODELS = {
     "powell": powell,
     "gradualism": gradualism,
     "trust": trust,
+    "reactive": reactive,
 }
