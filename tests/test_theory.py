@@ -1,7 +1,7 @@
-"""The classic models of detente.theory: THEORY.md's numbers, equilibrium certificates, cross-checks.
+"""The classic models of detente.theory: published numbers, equilibrium certificates, cross-checks.
 
-Every model is checked three ways where it can be: the numbers to reproduce from the project's
-theory notes (table-driven), an independent code path (Dresher's recursion against its closed
+Every model is checked three ways where it can be: the worked numbers in docs/theory.md
+(table-driven), an independent code path (Dresher's recursion against its closed
 form, Powell's simplified condition against the two war values it compares, the gradualism
 path against the incentive constraints it must bind), and properties that truly hold.
 """
@@ -36,7 +36,7 @@ def test_package_is_exposed_and_its_examples_hold() -> None:
     assert failures == 0
 
 
-# --- Dresher (THEORY.md number 5) ------------------------------------------------------------
+# --- Dresher --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_solve_2x2_returns_an_equilibrium(entries: list[float]) -> None:
     assert y * c + (1 - y) * d <= value + tol
 
 
-# --- The inspection game (number 6) ----------------------------------------------------------
+# --- The inspection game ----------------------------------------------------------
 
 
 def test_inspection_reproduces_the_numbers() -> None:
@@ -184,7 +184,7 @@ def test_leadership_is_the_best_commitment_and_never_hurts(g: float, f: float, d
         assert r.deters == (d >= r.d_min)
 
 
-# --- Fearon (number 7) -----------------------------------------------------------------------
+# --- Fearon -----------------------------------------------------------------------
 
 
 def test_fearon_reproduces_the_range() -> None:
@@ -232,7 +232,7 @@ def test_powell_condition_compares_the_decliners_war_value_with_the_best_peace(
     assert r.war == (p1 > r.threshold)
 
 
-# --- Gradualism (number 8) -------------------------------------------------------------------
+# --- Gradualism -------------------------------------------------------------------
 
 
 def test_gradualism_reproduces_the_path_and_value() -> None:
@@ -319,7 +319,7 @@ def test_trust_threshold_is_where_cooperating_starts_to_pay(
     assert (advantage > 0) == (belief > tau)
 
 
-# --- Reactive strategies (numbers 1-3) -------------------------------------------------------
+# --- Reactive strategies -------------------------------------------------------
 
 
 def _markov_payoffs(p1: float, q1: float, p2: float, q2: float, eps: float, game=(3.0, 0.0, 5.0, 1.0)):

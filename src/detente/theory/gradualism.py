@@ -1,8 +1,8 @@
 """Gradualism under irreversibility: the efficient path of a continuous prisoner's dilemma.
 
 Source: Lockwood & Thomas (2002), "Gradualism and irreversibility", Review of Economic
-Studies 69(2):339-356. The quadratic example below is derived in the project's theory notes
-(section 1.1), not taken from the paper.
+Studies 69(2):339-356. The quadratic example below is a derivation (docs/theory.md), not
+taken from the paper.
 
 Two players choose levels ``x_t >= x_(t-1)`` (irreversible), starting from 0, with stage payoff
 ``u(x, y) = b·y - x²/2`` (own cost, the other's benefit); the one-shot efficient level is

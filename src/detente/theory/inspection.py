@@ -1,8 +1,8 @@
 """The inspection game, played simultaneously and with the inspector leading.
 
 Source: Kilgour & Brams (1992), "Putting the other side 'on notice' can induce compliance in
-arms control", Journal of Conflict Resolution 36(3):395-414; the generic version below is the
-one in the project's theory notes (section 1.4).
+arms control", Journal of Conflict Resolution 36(3):395-414; the generic version below (a
+derivation, see docs/theory.md) keeps their structure with plain payoff symbols.
 
 An inspectee complies (payoff 0) or violates: it gains ``g`` if the violation is not detected
 and pays the fine ``f`` if it is. The inspector inspects with probability ``q`` at cost ``c``;

@@ -1,7 +1,7 @@
 """War as a commitment problem: when a shift in power makes peace impossible to buy.
 
 Source: Powell (2006), "War as a commitment problem", International Organization 60(1):169-203;
-the one-step condition below is derived in the project's theory notes (section 1.3).
+the one-step condition below is derived in docs/theory.md.
 
 Two states share a pie of 1 each period and discount by ``δ``. War is absorbing: the rising
 state wins with probability ``p`` (per period it then receives ``p`` in expectation, worth
