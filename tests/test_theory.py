@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import doctest
 import itertools
+import json
 import math
 from fractions import Fraction
 
@@ -412,3 +413,27 @@ def test_out_of_domain_inputs_name_the_input_and_its_range(call, name: str) -> N
     assert info.value.name == name
     assert str(info.value).startswith(f"{name}=")
     assert "must be" in str(info.value)
+
+
+any_float = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, 1.0, 5e-324, 1e-300, 1e12, -1e12])
+
+
+@FAST
+@given(st.sampled_from(sorted(theory.MODELS)), st.lists(any_float, min_size=9, max_size=9), st.integers(-3, 70))
+def test_any_input_gives_finite_results_or_one_usage_error(name: str, xs: list[float], k: int) -> None:
+    """Fuzz: whatever the numbers, a model answers with finite results or refuses with a UsageError."""
+    calls = {
+        "inspection": lambda: theory.inspection(*xs[:5]),
+        "dresher": lambda: theory.dresher(abs(k) + 1, k, xs[0]),
+        "fearon": lambda: theory.fearon(*xs[:3]),
+        "powell": lambda: theory.powell(*xs[:5]),
+        "gradualism": lambda: theory.gradualism(xs[0], xs[1], k),
+        "trust": lambda: theory.trust(*xs[:4]),
+        "reactive": lambda: theory.reactive(*xs),
+    }
+    try:
+        result = calls[name]()
+    except UsageError:
+        return
+    data = result.to_dict()
+    json.dumps(data, allow_nan=False)  # no NaN or infinity anywhere

@@ -8,12 +8,17 @@ the offending input and its allowed range, so a front end can name its own optio
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from ..core.errors import UsageError
 
-__all__ = ["DomainError", "TheoryResult", "check_int", "check_real"]
+__all__ = ["MAX_MAGNITUDE", "DomainError", "TheoryResult", "check_int", "check_real"]
+
+#: Largest magnitude of any real input: far beyond any meaningful payoff, and small enough that
+#: no model's arithmetic overflows.
+MAX_MAGNITUDE = 1e12
 
 
 class DomainError(UsageError):
@@ -37,8 +42,13 @@ def check_real(
 ) -> float:
     """``value`` as a float if it is finite and within the bounds, else :class:`DomainError`.
 
-    ``lo_open``/``hi_open`` exclude the bound itself; ``None`` means unbounded on that side.
+    ``lo_open``/``hi_open`` exclude the bound itself; ``None`` means bounded only by
+    :data:`MAX_MAGNITUDE` on that side.
     """
+    if lo is None:
+        lo, lo_open = -MAX_MAGNITUDE, False
+    if hi is None:
+        hi, hi_open = MAX_MAGNITUDE, False
     allowed = _interval(lo, hi, lo_open, hi_open)
     try:
         x = float(value)
@@ -54,20 +64,20 @@ def check_real(
 
 
 def check_int(name: str, value: int, *, lo: int, hi: int) -> int:
-    """``value`` if it is a whole number in ``[lo, hi]``, else :class:`DomainError`."""
+    """``value`` as an int if it is a whole number (any integral type) in ``[lo, hi]``, else :class:`DomainError`."""
     allowed = f"a whole number from {lo} to {hi}"
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    if isinstance(value, bool):
         raise DomainError(name, value, allowed)
-    return value
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise DomainError(name, value, allowed) from None
+    if not lo <= n <= hi:
+        raise DomainError(name, value, allowed)
+    return n
 
 
-def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
-    if lo is None and hi is None:
-        return "a finite number"
-    if hi is None:
-        return f"a finite number {'>' if lo_open else '>='} {lo:g}"
-    if lo is None:
-        return f"a finite number {'<' if hi_open else '<='} {hi:g}"
+def _interval(lo: float, hi: float, lo_open: bool, hi_open: bool) -> str:
     left = "(" if lo_open else "["
     right = ")" if hi_open else "]"
     return f"a number in {left}{lo:g}, {hi:g}{right}"
@@ -83,6 +93,16 @@ class TheoryResult:
 
     model: ClassVar[str] = ""
     inputs: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            values = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+                raise UsageError(
+                    f"{self.model}: the inputs are so extreme that {f.name} is not a finite number; "
+                    "use less extreme values"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """``{"model": name, "inputs": {...}, "results": {...}}``, ready for ``json.dumps``."""

@@ -26,10 +26,13 @@ from dataclasses import dataclass
 
 from ._base import TheoryResult, check_int, check_real
 
-__all__ = ["MAX_PERIODS", "GradualismResult", "gradualism", "gradualism_path", "stage_payoff"]
+__all__ = ["MAX_PERIODS", "MIN_B", "GradualismResult", "gradualism", "gradualism_path", "stage_payoff"]
 
 #: Most periods of the path that are reported.
 MAX_PERIODS = 100_000
+#: Smallest benefit per unit accepted (and its inverse the largest), so that b² neither
+#: underflows nor overflows.
+MIN_B = 1e-9
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def stage_payoff(b: float, own: float, other: float) -> float:
 
 def gradualism_path(b: float, discount: float, periods: int) -> tuple[float, ...]:
     """x_1, ..., x_periods of the efficient self-enforcing path (every incentive constraint binds)."""
-    b = check_real("b", b, lo=0, lo_open=True)
+    b = check_real("b", b, lo=MIN_B, hi=1 / MIN_B)
     delta = check_real("discount", discount, lo=0, hi=1, lo_open=True, hi_open=True)
     periods = check_int("periods", periods, lo=1, hi=MAX_PERIODS)
     limit = b * delta

@@ -70,8 +70,8 @@ def inspection(g: float, f: float, d: float, c: float, a: float) -> InspectionRe
     c = check_real("c", c, lo=0)
     a = check_real("a", a, lo=0, lo_open=True)
     d_min = g / (g + f)
-    q_star = g / (d * (g + f))  # inspection rate that makes the inspectee indifferent
-    p_star = c / (d * a)  # violation rate that makes the inspector indifferent
+    q_star = d_min / d  # g / (d(g + f)): the inspection rate that makes the inspectee indifferent
+    p_star = (c / a) / d  # c / (d a): the violation rate that makes the inspector indifferent
 
     if q_star <= 1 and p_star <= 1:
         q, p, payoff = q_star, p_star, -p_star * a
