@@ -28,7 +28,8 @@ class DomainError(UsageError):
         self.name = name
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{name}={value!r}: must be {allowed}")
+        shown = repr(float(value)) if isinstance(value, float) else repr(value)  # np.float64(2.0) -> 2.0
+        super().__init__(f"{name}={shown}: must be {allowed}")
 
 
 def check_real(
@@ -56,9 +57,9 @@ def check_real(
         raise DomainError(name, value, allowed) from None
     if not math.isfinite(x):
         raise DomainError(name, value, allowed)
-    if lo is not None and (x < lo or (lo_open and x == lo)):
+    if x < lo or (lo_open and x == lo):
         raise DomainError(name, value, allowed)
-    if hi is not None and (x > hi or (hi_open and x == hi)):
+    if x > hi or (hi_open and x == hi):
         raise DomainError(name, value, allowed)
     return x
 
