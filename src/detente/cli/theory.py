@@ -212,13 +212,19 @@ def powell_cmd(
     from ..theory import powell
 
     def reading(r: Any) -> str:
-        verdict = "war: no peaceful division" if r.war else "peace: some division"
+        shift = f"A shift from {r.p_now:g} to {r.p_next:g}"
+        if r.war:
+            verdict = (
+                f"{shift} cannot be bought off: no peaceful division is worth as much to the declining state as war now"
+            )
+        else:
+            verdict = f"{shift} can be bought off: some peaceful division beats war now for the declining state"
         where = (
-            f"war starts once p-next exceeds {r.threshold:.4g}"
+            f"war would start once p-next exceeds {r.threshold:.4g}"
             if r.threshold < 1
             else "no shift within [0, 1] causes war"
         )
-        return f"Shift {r.p_now:g} -> {r.p_next:g}: {verdict} can buy off the declining state; {where}."
+        return f"{verdict}; {where}."
 
     _run(
         powell,
