@@ -304,30 +304,46 @@ def test_leverage_with_a_long_lag() -> None:
 # ----------------------------------------------------------------------------- --verification
 
 
-def _with_icbm(detect: float | None = None, lag: int | None = None) -> detente.Scenario:
-    scn = detente.load("hanoi-2019")
+def _with(case: str, cid: str, detect: float | None = None, lag: int | None = None) -> detente.Scenario:
+    """Case ``case`` with concession ``cid``'s verification set (the rest as it is)."""
+    scn = detente.load(case)
+    comp = compile_scenario(scn)
+    k = comp.concession_ids.index(cid)
     data = scn.model_dump(mode="json", exclude_unset=True)
     for c in data["concessions"]:
-        if c["id"] == "icbm":
+        if c["id"] == cid:
             c.pop("verification_lag", None)
-            c["verification"] = {"lag": 6 if lag is None else lag, "detect": 1.0 if detect is None else detect}
+            c["verification"] = {
+                "lag": int(comp.lag[k]) if lag is None else lag,
+                "detect": float(comp.detect[k]) if detect is None else detect,
+            }
     return detente.Scenario.model_validate(data)
 
 
-def test_verification_needed_on_hanoi_agrees_with_the_check() -> None:
-    report = verification_needed(detente.load("hanoi-2019"), "phased")
-    icbm = next(n for n in report.needs if n.concession == "icbm")
-    assert report.most_needed is icbm
-    assert icbm.detect_needed is not None
-    assert 0.0 < icbm.detect_needed < 1.0
-    assert icbm.lag_allowed is not None
-    assert icbm.lag_allowed < LAG_CAP
-    q, ell = icbm.detect_needed, icbm.lag_allowed
-    assert check(_with_icbm(detect=q), "phased").self_enforcing
-    assert not check(_with_icbm(detect=q - 1e-4), "phased").self_enforcing
-    assert check(_with_icbm(lag=ell), "phased").self_enforcing
-    assert not check(_with_icbm(lag=ell + 1), "phased").self_enforcing
-    assert "ICBM dismantlement most needs better verification" in report.sentences()[0]
+def _with_icbm(detect: float | None = None, lag: int | None = None) -> detente.Scenario:
+    return _with("hanoi-2019", "icbm", detect, lag)
+
+
+def test_verification_needed_on_the_hostage_case_agrees_with_the_check() -> None:
+    report = verification_needed(detente.load("worked-hostage"), "designed")
+    assert report.holds
+    for n in report.needs:
+        assert n.detect_needed is not None
+        assert n.lag_allowed is not None
+        assert check(_with("worked-hostage", n.concession, detect=n.detect_needed), "designed").self_enforcing
+        if n.detect_needed > 0:
+            below = _with("worked-hostage", n.concession, detect=n.detect_needed - 1e-4)
+            assert not check(below, "designed").self_enforcing
+        assert check(_with("worked-hostage", n.concession, lag=n.lag_allowed), "designed").self_enforcing
+        if not n.lag_capped:
+            assert not check(_with("worked-hostage", n.concession, lag=n.lag_allowed + 1), "designed").self_enforcing
+
+
+def test_verification_of_a_schedule_that_fails() -> None:
+    report = verification_needed(detente.load("hanoi-2019"), "us-big-deal")
+    assert not report.holds
+    assert report.most_needed is None
+    assert "not self-enforcing" in report.sentences()[0]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -67,10 +67,13 @@ class VerificationReport:
 
     needs: tuple[VerificationNeed, ...]
     period_label: str
+    holds: bool  # the schedule is self-enforcing with the verification as it is
 
     @property
     def most_needed(self) -> VerificationNeed | None:
         """The concession with the largest smallest detection probability (ties: shortest lag)."""
+        if not self.holds:
+            return None
         ranked = [n for n in self.needs if n.detect_needed is not None and n.detect_needed > 0.0]
         if not ranked:
             return None
@@ -80,21 +83,36 @@ class VerificationReport:
         """The answer in words: the step that most needs verification, and those that need none."""
         p = self.period_label
         out: list[str] = []
-        if any(n.detect_needed is None for n in self.needs):
-            out.append(
-                "The schedule is not self-enforcing even with verification that always comes and no lag; "
-                "better verification of one concession alone does not rescue it."
-            )
+        if not self.holds:
+            rescue = [n for n in self.needs if n.detect_needed is not None or n.lag_allowed is not None]
+            if not rescue:
+                out.append(
+                    "The schedule is not self-enforcing, and better verification of any one concession alone "
+                    "(certain detection, or no lag) does not rescue it."
+                )
+                return out
+            for n in rescue:
+                parts = []
+                if n.detect_needed is not None:
+                    parts.append(
+                        f"a breach of it is seen with probability at least {n.detect_needed:.3g} (now {n.detect:g})"
+                    )
+                if n.lag_allowed is not None:
+                    parts.append(f"its lag is at most {n.lag_allowed} {p}s (now {n.lag})")
+                out.append(f"The schedule would hold if {' and '.join(parts)} for {n.label}.")
             return out
         top = self.most_needed
         if top is None:
             out.append("The schedule holds even if no breach is ever seen: no step needs verification.")
             return out
-        lag = f"{top.lag_allowed} {p}s" + (" or more" if top.lag_capped else "")
+        if top.lag_allowed == 0:
+            lag = "and only with no verification lag"
+        else:
+            lag = f"and within {top.lag_allowed} {p}s" + (" or more" if top.lag_capped else "") + f" (now {top.lag})"
         out.append(
             f"{top.label} most needs better verification: the schedule holds only if a breach of it is seen "
             f"with probability at least {top.detect_needed:.3g} in each {p} once observable "
-            f"(now {top.detect:g}), and within {lag} (now {top.lag})."
+            f"(now {top.detect:g}), {lag}."
         )
         free = [n.label for n in self.needs if n.detect_needed == 0.0]
         if free:
@@ -106,7 +124,7 @@ class VerificationReport:
         top = self.most_needed
         return {
             "concessions": [n.to_dict() for n in self.needs],
-            "most_needed": top.concession if top is not None else None,
+            "most_needed": top.concession if top is not None and self.holds else None,
             "verification_summary": " ".join(self.sentences()),
         }
 
@@ -189,4 +207,5 @@ def _needs(comp: Compiled, sched: CompiledSchedule) -> VerificationReport:
                 lag_capped=capped,
             )
         )
-    return VerificationReport(needs=tuple(needs), period_label=comp.period_label)
+    holds = bool(_margins(comp, amounts, comp.lag[None, :], comp.detect[None, :])[0] >= -TOLERANCE)
+    return VerificationReport(needs=tuple(needs), period_label=comp.period_label, holds=holds)
