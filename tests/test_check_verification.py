@@ -324,6 +324,24 @@ def _with_icbm(detect: float | None = None, lag: int | None = None) -> detente.S
     return _with("hanoi-2019", "icbm", detect, lag)
 
 
+def test_verification_needed_on_hanoi_agrees_with_the_check() -> None:
+    report = verification_needed(detente.load("hanoi-2019"), "phased")
+    icbm = next(n for n in report.needs if n.concession == "icbm")
+    assert report.most_needed is icbm
+    assert icbm.detect_needed is not None
+    assert 0.0 < icbm.detect_needed < 1.0
+    assert icbm.lag_allowed is not None
+    assert icbm.lag_allowed < LAG_CAP
+    q, ell = icbm.detect_needed, icbm.lag_allowed
+    assert check(_with_icbm(detect=q), "phased").self_enforcing
+    assert not check(_with_icbm(detect=q - 1e-4), "phased").self_enforcing
+    assert check(_with_icbm(lag=ell), "phased").self_enforcing
+    assert not check(_with_icbm(lag=ell + 1), "phased").self_enforcing
+    assert "ICBM dismantlement most needs better verification" in report.sentences()[0]
+    # the README's numbers
+    assert (round(q, 3), ell, icbm.lag) == (0.119, 13, 6)
+
+
 def test_verification_needed_on_the_hostage_case_agrees_with_the_check() -> None:
     report = verification_needed(detente.load("worked-hostage"), "designed")
     assert report.holds
