@@ -299,7 +299,7 @@ class Reversibility(_Model):
 
 
 class Verification(_Model):
-    """Imperfect observation, used by the simulation (the check reads only ``lag``)."""
+    """Imperfect observation: the check reads ``lag`` and ``detect``, the simulation all three."""
 
     lag: Int = 0
     detect: Num = 1.0
