@@ -25,7 +25,7 @@ from detente.analysis.enforcement import check
 from detente.analysis.kernel import PLANS, run_kernel
 from detente.analysis.verification import LAG_CAP, verification_needed
 from detente.core.compiled import compile_scenario, compile_schedule
-from detente.core.errors import DetenteError, ScenarioError, UsageError
+from detente.core.errors import ScenarioError, UsageError
 from detente.core.scenario import Step
 from detente.simulation.simulate import simulate
 from detente.simulation.strategies.base import Decision, Strategy, View
@@ -414,11 +414,14 @@ def test_detect_from_a_parameter_is_checked_when_compiled() -> None:
         compile_scenario(_scenario(data))
 
 
-def test_design_refuses_detection_below_one() -> None:
+def test_design_assumes_verification_that_always_comes() -> None:
+    """The designer's cuts assume certain detection: with detect 0.5 it designs as with 1."""
     data = _worked({"dismantle": 0.5})
     del data["schedule"]
-    with pytest.raises(DetenteError, match="design assumes verification that always comes"):
-        detente.design(_scenario(data), horizon=3)
+    sure = _worked({})
+    del sure["schedule"]
+    a, b = detente.design(_scenario(data), horizon=3), detente.design(_scenario(sure), horizon=3)
+    assert (a.feasible, a.schedule) == (b.feasible, b.schedule)
 
 
 # ----------------------------------------------------------------------------- the simulation agrees
