@@ -551,3 +551,13 @@ def test_the_web_check_refuses_overflow_instead_of_nulls() -> None:
         )
     assert 400 <= res.status_code < 500, res.text
     assert "overflow" in res.text
+
+
+def test_explanations_under_missed_detection() -> None:
+    never = check(_scenario(_worked({"dismantle": 0.0, "moratorium": 0.0, "relief": 0.0})))
+    dprk = next(c for c in never.violations if c.party == "DPRK" and c.period == 0)
+    assert "it keeps relief for good, as US never sees the breach" in dprk.explanation
+    maybe = check(_scenario(_worked({"dismantle": 0.4, "moratorium": 0.6})))
+    dprk = next(c for c in maybe.violations if c.party == "DPRK" and c.period == 1)
+    assert "in expectation" in dprk.explanation
+    assert "at the earliest at the end of period 3" in dprk.explanation

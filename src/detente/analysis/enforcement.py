@@ -238,7 +238,7 @@ def _explain(
     kept: list[str] = []
     kept_for_good: list[str] = []
     for t, k, _ in sched.steps:
-        if comp.giver[k] != party and t < rho and comp.flow[k, party] > 0:
+        if comp.giver[k] != party and (t < rho or seen < 0) and comp.flow[k, party] > 0:
             if fragile[k]:
                 kept.append(comp.labels[k])
             else:
@@ -247,9 +247,16 @@ def _explain(
     watchers = [comp.party_ids[j] for j in range(comp.n_parties) if j != party]
     who = _join(watchers) or "the others"
     verb = "sees" if len(watchers) == 1 else "see"
-    if uncertain and seen < 0:
-        seen_at = f"{who} never {'sees' if len(watchers) == 1 else 'see'} the breach (verification that never comes)"
-    elif uncertain:
+    if seen < 0:  # no breach event can ever be seen (every detection probability is 0)
+        gifts = kept_for_good + kept
+        never = f"{who} never {verb} the breach"
+        if gifts:
+            return (
+                f"In {p} {tau} {name} gains {gain:.3g} by {action}: it keeps {_join(gifts[:4])} for good, as {never}."
+            )
+        saves = "it saves the cost of its own steps for good"
+        return f"In {p} {tau} {name} gains {gain:.3g} by {action}: {saves}, as {never}."
+    if uncertain:
         seen_at = f"{who} {verb} the breach, at the earliest at the end of {p} {seen} and perhaps much later"
     else:
         seen_at = f"{who} {verb} the breach at the end of {p} {seen}"
