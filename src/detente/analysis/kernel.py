@@ -21,10 +21,17 @@ concessions frozen at ρ, O_i(τ) the value of i's own concessions frozen at τ 
 (G_k = −flow_ik · δ_i^delay_k / (1 − δ_i) − cost_k is exactly what undoing adds to keeping k
 for ever: the flow that stops after the delay, minus the cost.) Q, Z, O and Γ are per party
 and period, so the whole check is a few matrix products over arrays shaped
-[schedule, party, period] plus one reverse discounted sum per party, done as a product with
-the matrix of discount powers δ^(t−τ). Only multiplications by δ^n appear (never divisions
-by them), so values stay exact to rounding over long horizons; the tail after the last
-event is the geometric series of a constant flow, in closed form.
+[schedule, party, period] plus one reverse discounted sum per party, the recurrence
+V(τ) = u(τ) + δ V(τ + 1) run as a linear filter. Only multiplications by δ appear (never
+divisions), so values stay exact to rounding over long horizons; the tail after the last
+event is the geometric series of a constant flow, in closed form. Nothing changes from
+period H + 1 on, so Q and Z are needed at min(ρ, H + 1) only and δ^(ρ−τ) is a power: time
+and memory are linear in the horizon and independent of the lags and delays.
+
+When a breach may be missed (a detection probability 0 < q < 1), ρ is random and the two
+terms that depend on it become expectations, E[δ^(ρ−τ)] and E[δ^(ρ−τ) S_i(ρ)] with
+S_i = Q_i − Z_i: a finite sum over the horizon plus closed-form geometric tails
+(:func:`_expected_response`, derived in docs/model.md).
 
 :func:`run_kernel` checks one schedule; :func:`run_kernel_batch` checks many schedules of
 one scenario at once (a leading batch axis) and :func:`margins` reduces them to one number
