@@ -9,7 +9,8 @@ value in the scenario, :func:`verification_needed` finds
   to :data:`DETECT_TOL`. The answer is the smallest q such that every grid value from it up to 1
   holds (the margin need not be monotone in q, so holding below a failure does not count);
 * the longest lag ℓ such that every lag 0, 1, …, ℓ holds, scanned exhaustively up to
-  :data:`LAG_CAP` periods in one batch (``lag_capped`` when even the cap holds).
+  :data:`LAG_CAP` periods, in a few batches that stop at the first failure (``lag_capped``
+  when even the cap holds).
 
 A concession whose schedule fails at q = 1 (or at lag 0) has no answer (``None``): no
 verification of it alone makes the schedule hold. The concession that most needs better
@@ -141,6 +142,10 @@ def _margins(comp: Compiled, amounts: np.ndarray, lag: np.ndarray, detect: np.nd
 
 
 def _smallest_detect(comp: Compiled, amounts: np.ndarray, k: int) -> float | None:
+    sure = comp.detect.copy()
+    sure[k] = 1.0
+    if _margins(comp, amounts, comp.lag[None, :], sure[None, :])[0] < -TOLERANCE:
+        return None  # even certain detection of k fails: no need to scan
     grid = np.linspace(0.0, 1.0, DETECT_GRID)
     detect = np.tile(comp.detect, (grid.size, 1))
     detect[:, k] = grid
@@ -164,17 +169,21 @@ def _smallest_detect(comp: Compiled, amounts: np.ndarray, k: int) -> float | Non
     return hi
 
 
+#: The lag scan runs in these chunks, stopping at the first chunk with a failure.
+_LAG_CHUNKS = ((0, 8), (9, 32), (33, 96), (97, LAG_CAP))
+
+
 def _longest_lag(comp: Compiled, amounts: np.ndarray, k: int) -> tuple[int | None, bool]:
-    lags = np.arange(LAG_CAP + 1)
-    lag = np.tile(comp.lag, (lags.size, 1))
-    lag[:, k] = lags
-    detect = np.tile(comp.detect, (lags.size, 1))
-    holds = _margins(comp, amounts, lag, detect) >= -TOLERANCE
-    failing = np.flatnonzero(~holds)
-    if failing.size == 0:
-        return LAG_CAP, True
-    first = int(failing[0])
-    return (first - 1 if first > 0 else None), False
+    for lo, hi in _LAG_CHUNKS:
+        lags = np.arange(lo, hi + 1)
+        lag = np.tile(comp.lag, (lags.size, 1))
+        lag[:, k] = lags
+        detect = np.tile(comp.detect, (lags.size, 1))
+        failing = np.flatnonzero(_margins(comp, amounts, lag, detect) < -TOLERANCE)
+        if failing.size:
+            first = int(lags[failing[0]])
+            return (first - 1 if first > 0 else None), False
+    return LAG_CAP, True
 
 
 def verification_needed(
