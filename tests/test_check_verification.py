@@ -561,3 +561,18 @@ def test_explanations_under_missed_detection() -> None:
     dprk = next(c for c in maybe.violations if c.party == "DPRK" and c.period == 1)
     assert "in expectation" in dprk.explanation
     assert "at the earliest at the end of period 3" in dprk.explanation
+
+
+def test_a_detection_probability_set_out_of_range_is_refused(tmp_path: Path) -> None:
+    import yaml
+
+    data = _worked({})
+    data["parameters"] = {"q": {"value": 0.5}}
+    data["concessions"][1]["verification"]["detect"] = "q"
+    path = tmp_path / "q.yaml"
+    path.write_text(yaml.safe_dump(data))
+    run = _cli("check", str(path), "--set", "q=1.5", "--json")
+    assert run.returncode == 2
+    assert "concessions[1].verification.detect: expected a probability in [0, 1], found 1.5" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert _cli("check", str(path), "--set", "q=0.3", "--json").returncode == 0
