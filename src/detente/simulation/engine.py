@@ -101,6 +101,13 @@ def run_batch(
     conc_cols = [np.flatnonzero(comp.giver == i) for i in range(P)]
     steps_at = {int(t0) for t0 in s_period}
     hazard_on = any(bool((v.hazard_base > 0).any() or (v.hazard_growth > 0).any()) for v in variants)
+    if hazard_on:
+        # the domestic clock (MODEL.md section 5): which steps are new benefits to whom, and
+        # the benefit level in force that counts as enough, per variant
+        clock_step = [v.benefit_step[s_conc].astype(np.float64) for v in variants]  # [S, P]
+        clock_flow = [v.benefit_flow for v in variants]  # [K, P]
+        clock_enough = [v.hazard_enough for v in variants]  # [P]
+        enough_on = any(bool(np.isfinite(e).any()) for e in clock_enough)
     growth = sum(s.pressure_growth for i, s in enumerate(strategies) if i != setup.target)
     pressure_on = setup.target >= 0 and growth > 0
 
@@ -117,7 +124,7 @@ def run_batch(
     breach_ever = np.zeros((n, P), bool)
     crisis = np.zeros(n, bool)
     crisis_t = np.full(n, -1, dtype=np.int64)
-    no_gain = np.zeros((n, P))
+    clock = np.zeros((n, P))
     value = np.zeros((n, P))
     first_t = np.full(n, -1, dtype=np.int64)
     first_p = np.full(n, -1, dtype=np.int64)
@@ -239,13 +246,13 @@ def run_batch(
 
         # hazard: walking away into crisis from the next period
         if hazard_on:
-            no_gain = np.where(u > 1e-12, 0.0, no_gain + 1.0)  # consecutive periods without a gain
+            clock = _tick(clock, perform, x, state, clock_step, clock_flow, clock_enough, enough_on)
             if multi:
                 base = np.stack([v.hazard_base for v in variants])[state]
                 grow = np.stack([v.hazard_growth for v in variants])[state]
             else:
                 base, grow = v0.hazard_base[None, :], v0.hazard_growth[None, :]
-            h = np.clip(base + grow * no_gain, 0.0, 1.0)
+            h = np.clip(base + grow * clock, 0.0, 1.0)
             walk = (rng.random((n, P)) < h).any(axis=1) & ~crisis
             if walk.any():
                 crisis |= walk
@@ -325,6 +332,36 @@ def run_batch(
         first_breach_party=first_p,
         completion_period=done_t,
     )
+
+
+def _tick(
+    clock: FloatArray,
+    perform: BoolArray,
+    x: FloatArray,
+    state: IntArray,
+    step_benefit: Sequence[FloatArray],
+    flow_benefit: Sequence[FloatArray],
+    enough: Sequence[FloatArray],
+    enough_on: bool,
+) -> FloatArray:
+    """The domestic clock after one period: reset to 0 for a party that received something from
+    the process (another party performed a step that benefits it, or the benefit in force from
+    the others' concessions is at least its ``enough``), one period more for everyone else.
+
+    Only what the others give counts, so a party's own costs never start the clock and a small
+    benefit left in place never stops it (unless it is enough); after a breakdown it runs on.
+    """
+    fed = np.zeros(clock.shape, bool)
+    multi = len(step_benefit) > 1
+    for vi in range(len(step_benefit)):
+        sel = state == vi if multi else slice(None)
+        if multi and not sel.any():  # type: ignore[union-attr]
+            continue
+        if perform.any():
+            fed[sel] |= perform[sel] @ step_benefit[vi] > 0
+        if enough_on:
+            fed[sel] |= x[sel] @ flow_benefit[vi] >= enough[vi][None, :] - 1e-12
+    return np.where(fed, 0.0, clock + 1.0)
 
 
 def _flows(x: FloatArray, crisis: BoolArray, state: IntArray, variants: Sequence[Variant]) -> FloatArray:
