@@ -30,7 +30,7 @@ from ..core.errors import UsageError
 from .setup import SimSetup, Variant
 from .strategies.base import Strategy, View
 
-__all__ = ["BATCH", "NEVER", "BatchOutput", "run_batch"]
+__all__ = ["BATCH", "NEVER", "BatchOutput", "run_batch", "run_no_deal_batch"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -332,6 +332,61 @@ def run_batch(
         first_breach_party=first_p,
         completion_period=done_t,
     )
+
+
+def run_no_deal_batch(setup: SimSetup, n: int, horizon: int, rng: np.random.Generator) -> FloatArray:
+    """Per-episode values [n, P] of no deal: nobody performs any step, under the same
+    environment as :func:`run_batch` (sanctions as in the status quo, shocks, the hazard with the
+    domestic clock running from period 0, crisis flows).
+
+    Values are relative to the status quo, so without a hazard they are exactly 0. The random
+    draws come in the order :func:`run_batch` makes them (shocks, then the hazard), so with the
+    same generator and no verification noise the two share their random numbers: a run of the
+    engine in which nobody performs gives these values exactly (a test).
+    """
+    comp = setup.comp
+    P = comp.n_parties
+    variants = setup.variants
+    multi = len(variants) > 1
+    value = np.zeros((n, P))
+    if not any(bool((v.hazard_base > 0).any() or (v.hazard_growth > 0).any()) for v in variants):
+        return value
+    delta = comp.discount
+    state = np.zeros(n, dtype=np.int64)
+    crisis = np.zeros(n, bool)
+    clock = np.zeros((n, P))
+    # nothing is in force, so the clock stops only where enough is not positive
+    fed = [v.hazard_enough <= 1e-12 for v in variants]
+    disc = np.ones(P)
+    for t in range(horizon):
+        for b, (at, prob) in enumerate(zip(setup.shock_at, setup.shock_probability, strict=True)):
+            if at is not None and t == at:
+                state |= 1 << b
+            elif at is None and prob > 0:
+                state |= (rng.random(n) < prob).astype(np.int64) << b
+        if crisis.any():
+            if multi:
+                value[crisis] += np.stack([v.crisis for v in variants])[state[crisis]] * disc
+            else:
+                value[crisis] += variants[0].crisis * disc
+        disc = disc * delta
+        if multi:
+            clock = np.where(np.stack(fed)[state], 0.0, clock + 1.0)
+            base = np.stack([v.hazard_base for v in variants])[state]
+            grow = np.stack([v.hazard_growth for v in variants])[state]
+        else:
+            clock = np.where(fed[0][None, :], 0.0, clock + 1.0)
+            base, grow = variants[0].hazard_base[None, :], variants[0].hazard_growth[None, :]
+        h = np.clip(base + grow * clock, 0.0, 1.0)
+        walk = (rng.random((n, P)) < h).any(axis=1) & ~crisis
+        crisis |= walk
+    # the tail after the horizon: a crisis persists
+    if multi:
+        crisis_flow = np.stack([v.crisis for v in variants])[state]
+    else:
+        crisis_flow = np.broadcast_to(variants[0].crisis, (n, P))
+    value += np.where(crisis[:, None], crisis_flow, 0.0) / (1.0 - delta) * disc
+    return value
 
 
 def _tick(

@@ -63,8 +63,8 @@ class Variant:
 
     @cached_property
     def _others(self) -> BoolArray:
-        giver = self.giver
-        return np.arange(self.flow.shape[1])[None, :] != giver[:, None]
+        others: BoolArray = np.arange(self.flow.shape[1])[None, :] != self.giver[:, None]
+        return others
 
 
 @dataclass(frozen=True, eq=False)
