@@ -200,6 +200,11 @@ def test_tournament_states_values_against_no_deal() -> None:
             expected = d["value"][pid][0][c] - d["value_vs_no_deal"][pid][0][c]
             # each pairing's own baseline, near the pooled one
             assert abs(expected - d["no_deal_value"][pid]) < 0.15 * abs(d["no_deal_value"][pid]) + 0.5
+    from detente.report.html import _best_replies
+
+    lines = _best_replies(d)
+    assert "against no deal" in lines[0]
+    assert "no deal is worth" in lines[-1]
 
 
 def test_simulate_command_says_the_baseline() -> None:
