@@ -1,7 +1,8 @@
 """Simulation speed and memory: episode-periods per second and peak memory.
 
 Run: ``python benchmarks/bench_simulate.py``. Prints one line per figure. The scenario is a
-generated two-party package of ten concessions with an action-for-action schedule.
+generated two-party package of ten concessions with an action-for-action schedule, and the
+Hanoi case's phased schedule for the environment (sanctions, hazard, crisis).
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ schedule:
 """
 
 
-def rate(scn: detente.Scenario, strategies: dict[str, str], episodes: int, horizon: int = 120) -> float:
+def rate(
+    scn: detente.Scenario, strategies: dict[str, str], episodes: int, horizon: int = 120, schedule: str | None = None
+) -> float:
     from detente.simulation.simulate import simulate
 
-    simulate(scn, strategies, 4096, seed=0, horizon=horizon)  # warm up
+    simulate(scn, strategies, 4096, seed=0, horizon=horizon, schedule=schedule)  # warm up
     start = time.perf_counter()
-    simulate(scn, strategies, episodes, seed=1, horizon=horizon)
+    simulate(scn, strategies, episodes, seed=1, horizon=horizon, schedule=schedule)
     return episodes * horizon / (time.perf_counter() - start)
 
 
@@ -87,6 +90,12 @@ def main() -> None:
     print(
         "simulate, missed detections and false alarms (no period can be skipped): "
         f"{rough / 1e6:.1f} M episode-periods/s"
+    )
+    hanoi = detente.load("hanoi-2019")
+    env = rate(hanoi, {"US": "reciprocal", "DPRK": "reciprocal"}, 40_000, schedule="phased")
+    print(
+        "simulate, Hanoi phased with sanctions, hazard and crisis (the domestic clock), "
+        f"reciprocal vs reciprocal, values against no deal included: {env / 1e6:.2f} M episode-periods/s"
     )
     start = time.perf_counter()
     out = subprocess.run(

@@ -352,11 +352,25 @@ def run_no_deal_batch(setup: SimSetup, n: int, horizon: int, rng: np.random.Gene
     if not any(bool((v.hazard_base > 0).any() or (v.hazard_growth > 0).any()) for v in variants):
         return value
     delta = comp.discount
+    # nothing is in force, so the clock stops only where enough is not positive
+    fed = [v.hazard_enough <= 1e-12 for v in variants]
+    if not multi:
+        # no shocks: the clock is the same in every episode, and a crisis that starts in c is
+        # worth crisis * delta**c / (1 - delta) in closed form
+        v0 = variants[0]
+        start = np.full(n, -1, dtype=np.int64)
+        level = np.zeros(P)
+        for t in range(horizon):
+            level = np.where(fed[0], 0.0, level + 1.0)
+            h = np.clip(v0.hazard_base + v0.hazard_growth * level, 0.0, 1.0)
+            walk = (rng.random((n, P)) < h[None, :]).any(axis=1) & (start < 0)
+            start[walk] = t + 1
+        hit = start >= 0
+        value[hit] = v0.crisis[None, :] * delta[None, :] ** start[hit, None] / (1.0 - delta[None, :])
+        return value
     state = np.zeros(n, dtype=np.int64)
     crisis = np.zeros(n, bool)
     clock = np.zeros((n, P))
-    # nothing is in force, so the clock stops only where enough is not positive
-    fed = [v.hazard_enough <= 1e-12 for v in variants]
     disc = np.ones(P)
     for t in range(horizon):
         for b, (at, prob) in enumerate(zip(setup.shock_at, setup.shock_probability, strict=True)):
@@ -365,26 +379,16 @@ def run_no_deal_batch(setup: SimSetup, n: int, horizon: int, rng: np.random.Gene
             elif at is None and prob > 0:
                 state |= (rng.random(n) < prob).astype(np.int64) << b
         if crisis.any():
-            if multi:
-                value[crisis] += np.stack([v.crisis for v in variants])[state[crisis]] * disc
-            else:
-                value[crisis] += variants[0].crisis * disc
+            value[crisis] += np.stack([v.crisis for v in variants])[state[crisis]] * disc
         disc = disc * delta
-        if multi:
-            clock = np.where(np.stack(fed)[state], 0.0, clock + 1.0)
-            base = np.stack([v.hazard_base for v in variants])[state]
-            grow = np.stack([v.hazard_growth for v in variants])[state]
-        else:
-            clock = np.where(fed[0][None, :], 0.0, clock + 1.0)
-            base, grow = variants[0].hazard_base[None, :], variants[0].hazard_growth[None, :]
+        clock = np.where(np.stack(fed)[state], 0.0, clock + 1.0)
+        base = np.stack([v.hazard_base for v in variants])[state]
+        grow = np.stack([v.hazard_growth for v in variants])[state]
         h = np.clip(base + grow * clock, 0.0, 1.0)
         walk = (rng.random((n, P)) < h).any(axis=1) & ~crisis
         crisis |= walk
     # the tail after the horizon: a crisis persists
-    if multi:
-        crisis_flow = np.stack([v.crisis for v in variants])[state]
-    else:
-        crisis_flow = np.broadcast_to(variants[0].crisis, (n, P))
+    crisis_flow = np.stack([v.crisis for v in variants])[state]
     value += np.where(crisis[:, None], crisis_flow, 0.0) / (1.0 - delta) * disc
     return value
 
