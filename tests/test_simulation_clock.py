@@ -88,12 +88,17 @@ environment:
 """
 
 
-def _toy(enough: float | None = None) -> Scenario:
+def _toy(enough: float | None = None, shocked: bool = False) -> Scenario:
     scn = detente.loads(TOY, "toy.yaml")
-    if enough is None:
+    if enough is None and not shocked:
         return scn
     data = scn.to_data()
-    data["environment"]["hazard"]["B"]["enough"] = enough
+    if enough is not None:
+        data["environment"]["hazard"]["B"]["enough"] = enough
+    if shocked:
+        # two variants with the same numbers: the per-variant path must give the same clock
+        data["parameters"] = {"unused": {"value": 1.0}}
+        data["environment"]["shocks"] = [{"name": "noise", "probability": 0.5, "set": {"unused": 2.0}}]
     return Scenario.model_validate(data)
 
 
@@ -118,10 +123,11 @@ def _toy(enough: float | None = None) -> Scenario:
         ("tranches", {"A": Quitter(tau=1)}, None, 2),
     ],
 )
+@pytest.mark.parametrize("shocked", [False, True])
 def test_the_clock_counts_periods_without_something_new_from_the_others(
-    schedule: str, strategies: dict[str, Any], enough: float | None, crisis_period: int
+    schedule: str, strategies: dict[str, Any], enough: float | None, crisis_period: int, shocked: bool
 ) -> None:
-    res = simulate(_toy(enough), strategies, 5, seed=0, schedule=schedule, horizon=20)
+    res = simulate(_toy(enough, shocked), strategies, 5, seed=0, schedule=schedule, horizon=20)
     assert res.crisis_period.tolist() == [crisis_period] * 5
 
 
