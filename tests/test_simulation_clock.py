@@ -155,6 +155,21 @@ def test_hanoi_phased_complying_is_safer_than_hedging() -> None:
     assert comply.crisis_rate < hedge.crisis_rate
 
 
+@pytest.mark.parametrize(
+    ("strategies", "crisis", "package"),
+    [
+        # what README.md quotes at 10,000 episodes: 7.1 %, 96 %; 100.0 %, 0 %; 100.0 %, 12 %
+        ({"US": "reciprocal", "DPRK": "reciprocal"}, (0.05, 0.095), (0.94, 0.98)),
+        ({"US": "reciprocal", "DPRK": "hedger"}, (0.99, 1.0), (0.0, 0.0)),
+        ({"US": "maximum-pressure", "DPRK": "reciprocal"}, (0.99, 1.0), (0.12, 0.13)),
+    ],
+)
+def test_hanoi_phased_outcomes(strategies: dict[str, str], crisis: tuple[float, float], package: tuple) -> None:
+    s = simulate(HANOI, strategies, 3000, seed=1, schedule="phased").summary()
+    assert crisis[0] <= s["crisis_rate"] <= crisis[1]
+    assert package[0] <= s["parties"]["DPRK"]["package_in_force"]["mean"] <= package[1]
+
+
 # ----------------------------------------------------------------------------- no deal
 
 
