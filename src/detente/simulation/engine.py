@@ -3,8 +3,10 @@
 State lives in arrays shaped [episodes, ...]; the only Python loop is over periods. Each
 period: shocks arrive; undoings decided earlier take effect; every party's strategy decides,
 from what it has observed, which due steps to perform and which concessions to undo; flows,
-one-time values and reversal costs accrue with discounting; each party may walk away into
-crisis (the hazard); and observations are drawn for the end of the period.
+one-time values and reversal costs accrue with discounting; each party's domestic clock is
+updated (:func:`_tick`) and it may walk away into crisis (the hazard); and observations are
+drawn for the end of the period. :func:`run_no_deal_batch` plays the same environment with
+nobody performing any step: the baseline of values against no deal.
 
 Timing follows MODEL.md section 3 exactly, so that with perfect verification (lag only,
 ``detect = 1``, no false alarms) and no hazard the simulated values equal the check's: an event
