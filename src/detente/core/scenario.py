@@ -388,11 +388,16 @@ class Sanctions(_Model):
 
 
 class Hazard(_Model):
-    """Per-period probability of walking away into crisis: ``base + growth * n``, where n counts
-    the consecutive periods up to now without a net gain (the regime's domestic clock)."""
+    """Per-period probability of walking away into crisis: ``base + growth * n``, where n is the
+    party's domestic clock (MODEL.md section 5): the consecutive periods up to now in which it
+    received nothing new from the process. A period resets the clock when another party
+    performs a step that benefits it, or when the benefit in force from the others'
+    concessions (their positive per-period flows to it) is at least ``enough``; without
+    ``enough`` only new steps reset it."""
 
     base: Num = 0.0
     growth: Num = 0.0
+    enough: Num | None = None
 
 
 class Shock(_Model):
@@ -853,6 +858,10 @@ class _Checker:
             growth = self.number(hz.growth, ("environment", "hazard", pid, "growth"))
             if growth is not None and growth < 0:
                 self.add(("environment", "hazard", pid, "growth"), f"expected a growth >= 0, found {growth:g}")
+            if hz.enough is not None:
+                enough = self.number(hz.enough, ("environment", "hazard", pid, "enough"))
+                if enough is not None and enough <= 0:
+                    self.add(("environment", "hazard", pid, "enough"), f"expected an enough > 0, found {enough:g}")
         for pid, value in env.crisis.items():
             party(("environment", "crisis", pid), pid)
             self.number(value, ("environment", "crisis", pid))
