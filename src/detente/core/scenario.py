@@ -805,8 +805,9 @@ class _Checker:
                 self.unknown_dimension(("parties", i, "weights", dim), dim, dims)
                 self.number(w, ("parties", i, "weights", dim))
         pset = set(party_ids)
+        cset = set(conc_ids)  # built once: a set per concession made validation quadratic
         for i, c in enumerate(scn.concessions):
-            self.check_concession(i, c, pset, dims, set(conc_ids))
+            self.check_concession(i, c, pset, dims, cset)
         self.check_cycles()
         if scn.schedule is not None:
             self.check_schedule(scn.schedule, ("schedule",))
@@ -953,34 +954,40 @@ class _Checker:
                 )
 
     def check_cycles(self) -> None:
+        """Report each prerequisite cycle once, by an iterative depth-first search (a chain of
+        any length uses no recursion)."""
         graph = {c.id: [r for r in c.requires if r != c.id] for c in self.scn.concessions}
         index = {c.id: i for i, c in enumerate(self.scn.concessions)}
-        state: dict[str, int] = {}
+        state: dict[str, int] = {}  # 1: on the current path, 2: finished
         reported: set[frozenset[str]] = set()
-
-        def visit(node: str, stack: list[str]) -> None:
-            state[node] = 1
-            stack.append(node)
-            for nxt in graph.get(node, []):
+        for root in graph:
+            if root in state:
+                continue
+            path: list[str] = [root]
+            on_path: dict[str, int] = {root: 0}
+            todo: list[Iterator[str]] = [iter(graph[root])]
+            state[root] = 1
+            while todo:
+                nxt = next(todo[-1], None)
+                if nxt is None:
+                    done = path.pop()
+                    del on_path[done]
+                    todo.pop()
+                    state[done] = 2
+                    continue
                 if nxt not in graph:
                     continue
                 if state.get(nxt) == 1:
-                    cycle = [*stack[stack.index(nxt) :], nxt]
+                    cycle = [*path[on_path[nxt] :], nxt]
                     key = frozenset(cycle)
                     if key not in reported:
                         reported.add(key)
-                        self.add(
-                            ("concessions", index[nxt], "requires"),
-                            "prerequisite cycle: " + " -> ".join(cycle),
-                        )
+                        self.add(("concessions", index[nxt], "requires"), "prerequisite cycle: " + " -> ".join(cycle))
                 elif nxt not in state:
-                    visit(nxt, stack)
-            stack.pop()
-            state[node] = 2
-
-        for node in graph:
-            if node not in state:
-                visit(node, [])
+                    state[nxt] = 1
+                    on_path[nxt] = len(path)
+                    path.append(nxt)
+                    todo.append(iter(graph[nxt]))
 
     def check_schedule(self, steps: Schedule, loc: Loc) -> None:
         concs = {c.id: c for c in self.scn.concessions}
