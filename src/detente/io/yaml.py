@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..core.errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
+from ..core.limits import MAX_ABS_NUMBER, MAX_INT_DIGITS
 from ..core.scenario import LENIENT_CONTEXT, Lenient, Scenario
 
 __all__ = [
@@ -190,6 +191,18 @@ def _scalar(node: yaml.ScalarNode, loc: Loc, out: _Located, *, key: bool = False
         return None
     if tag == _YAML_TAG + "timestamp":
         return node.value
+    if tag == _YAML_TAG + "int" and len(node.value) > MAX_INT_DIGITS:
+        # Python refuses to convert more than 4,300 digits; any this long is over the size limit
+        out.problems.append(
+            Problem(
+                f"expected a finite number of magnitude at most {MAX_ABS_NUMBER:g} (the number-size limit), "
+                f"found a {sum(ch.isdigit() for ch in node.value)}-digit number",
+                loc,
+                None,
+                *_pos(node),
+            )
+        )
+        return None
     value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
     if not key and not isinstance(value, str) and not node.style:
         out.texts[loc] = node.value

@@ -17,6 +17,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from ..core.errors import ScenarioError, UsageError
+from ..core.limits import MAX_ABS_NUMBER
 from .errors import HTTPProblem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,8 +103,10 @@ def _parse_sets(items: list[str]) -> dict[str, float | str]:
         except ValueError:
             out[key] = value
             continue
-        if not math.isfinite(number):
-            raise UsageError(f"set={item!r}: expected a finite number")
+        if not (math.isfinite(number) and abs(number) <= MAX_ABS_NUMBER):
+            raise UsageError(
+                f"set={key}: expected a finite number from {-MAX_ABS_NUMBER:g} to {MAX_ABS_NUMBER:g}, found {value!r}"
+            )
         out[key] = number
     return out
 
