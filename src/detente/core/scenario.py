@@ -102,7 +102,8 @@ def _finite_float(value: int | float | str) -> float:
         raise _NotFinite(f"expected a finite number, found {shown}")
     if abs(number) > MAX_ABS_NUMBER:
         raise _NotFinite(
-            f"expected a finite number of magnitude at most {MAX_ABS_NUMBER:g} (the number-size limit), found {number:g}"
+            f"expected a finite number of magnitude at most {MAX_ABS_NUMBER:g} (the number-size limit), "
+            f"found {number:g}"
         )
     return number
 
