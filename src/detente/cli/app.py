@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from rich.console import Console
-
     from ..core.scenario import Scenario
+    from .console import SafeConsole as Console
 
 app = typer.Typer(
     name="detente",
@@ -56,10 +55,13 @@ SEED_RANGE: dict[str, Any] = {"min": 0, "max": 2**63 - 1}
 
 
 def _console(stderr: bool = False) -> Console:
-    """A Rich console; the error console never wraps lines, so FILE:LINE:COL stays whole."""
-    from rich.console import Console
+    """A Rich console; the error console never wraps lines, so FILE:LINE:COL stays whole.
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
+    It is a :class:`~detente.cli.console.SafeConsole`: text from a scenario cannot become a
+    hyperlink, an emoji or hidden text, whichever renderer prints it."""
+    from .console import SafeConsole
+
+    return SafeConsole(stderr=stderr, highlight=False, soft_wrap=stderr)
 
 
 def _fail(message: str, code: int = 2) -> None:
