@@ -252,6 +252,7 @@ def _parse_strategies(items: list[str] | None) -> dict[str, str]:
     """``--strategy PARTY=SPEC`` items; each spec is built once here, so a bad name or parameter
     (``grit(k=x)``) is a message naming the option before anything runs."""
     from ..core.errors import UsageError
+    from ..simulation.strategies import library as _library  # noqa: F401  (registers the built-in strategies)
     from ..simulation.strategies.base import make_strategy
 
     out: dict[str, str] = {}

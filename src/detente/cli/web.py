@@ -229,6 +229,8 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     if token:
-        url += f"?token={token}"
+        from urllib.parse import quote
+
+        url += f"?token={quote(token, safe='')}"
     _console(stderr=True).print(f"detente web app on {url}  (Ctrl-C stops it)")
     uvicorn.run(application, host=host, port=port, log_level="warning", timeout_keep_alive=5)

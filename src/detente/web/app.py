@@ -42,6 +42,7 @@ from .guard import CSP, LOOPBACK_HOSTS, Guard
 from .jobs import JobManager
 from .limits import Limits
 from .routes import add_routes
+from .workers import WorkerPool
 
 __all__ = ["CSP", "Limits", "create_app"]
 
@@ -61,28 +62,33 @@ def create_app(
     overrides the list (tests add ``testserver``).
     """
     lim = limits or Limits()
-    jobs = JobManager(workers=job_workers)
+    workers = WorkerPool(lim.max_workers, memory_mb=lim.worker_memory_mb)
+    job_pool = WorkerPool(job_workers, memory_mb=lim.worker_memory_mb)
+    jobs = JobManager(workers=job_workers, pool=job_pool)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
         yield
         jobs.shutdown()
+        workers.shutdown()
+        job_pool.shutdown()
 
     api = FastAPI(
         title="detente",
         version=__version__,
         description="Design and stress-test phased, reciprocal agreements between adversaries.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by routes.add_api_docs, from local files
         redoc_url=None,
         lifespan=lifespan,
         default_response_class=FastJSON,
     )
     api.state.jobs = jobs
     api.state.limits = lim
+    api.state.workers = workers
 
     install_handlers(api, lim.sync_timeout)
-    add_routes(api, lim, jobs)
+    add_routes(api, lim, jobs, workers)
 
     hosts: frozenset[str] | None
     if allowed_hosts is not None:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from ..core.errors import DetenteError, ScenarioError
 from .jobs import JobTimedOut
+from .workers import WorkerDied, WorkerTimedOut
 
 __all__ = ["FastJSON", "HTTPProblem", "cap", "install_handlers"]
 
@@ -71,6 +72,20 @@ def install_handlers(api: FastAPI, sync_timeout: float) -> None:
             {"detail": f"stopped after {sync_timeout:g} s; run it as a background job (POST /api/jobs/...)"},
             status_code=504,
         )
+
+    @api.exception_handler(WorkerTimedOut)
+    async def _worker_timeout(_: Request, exc: WorkerTimedOut) -> JSONResponse:
+        return JSONResponse(
+            {
+                "detail": f"stopped after its time limit of {exc.seconds:g} s; ask for less work, "
+                "or run it as a background job (POST /api/jobs/...)"
+            },
+            status_code=504,
+        )
+
+    @api.exception_handler(WorkerDied)
+    async def _worker_died(_: Request, exc: WorkerDied) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @api.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug

@@ -9,10 +9,11 @@ to every response. It knows nothing about scenarios or analyses.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 __all__ = ["CSP", "LOOPBACK_HOSTS", "SECURITY_HEADERS", "TOKEN_COOKIE", "Guard"]
 
@@ -86,7 +87,7 @@ class Guard:
 
         host = headers.get("host", "")
         hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        if self.allowed_hosts is not None and hostname.lower() not in self.allowed_hosts:
+        if self.allowed_hosts is not None and not self._host_allowed(hostname.lower()):
             await refuse(
                 421,
                 f"this server answers only to {', '.join(sorted(self.allowed_hosts))} (Host was {host!r}); "
@@ -104,7 +105,7 @@ class Guard:
         set_cookie: list[tuple[bytes, bytes]] = []
         if self.token is not None:
             given, via = self._token_from(scope, headers)
-            if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
+            if given is None or not hmac.compare_digest(given, self.token.encode("utf-8")):
                 await refuse(
                     401,
                     "this server needs its token: open the page with ?token=T, or send the header "
@@ -114,7 +115,10 @@ class Guard:
                 return
             if via == "query":  # the page was opened with ?token=T: remember it for its requests
                 set_cookie.append(
-                    (b"set-cookie", f"{TOKEN_COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode())
+                    (
+                        b"set-cookie",
+                        f"{TOKEN_COOKIE}={quote(self.token, safe='')}; HttpOnly; SameSite=Strict; Path=/".encode(),
+                    )
                 )
 
         declared = headers.get("content-length")
@@ -165,20 +169,49 @@ class Guard:
         found = f"{'more than ' if at_least else ''}{size / 2**20:.2f} MB"
         return f"request body too large: at most {limit:g} MB is accepted, found {found}"
 
+    def _host_allowed(self, hostname: str) -> bool:
+        """A listed name, or any loopback address written as an IP (``127.0.0.2``, ``[::1]``).
+
+        A DNS-rebinding attack needs a host *name*; an IP literal cannot be rebound, so every
+        loopback address is accepted when the loopback names are (``serve --host 127.0.0.2``).
+        """
+        assert self.allowed_hosts is not None
+        if hostname in self.allowed_hosts:
+            return True
+        if not self.allowed_hosts >= LOOPBACK_HOSTS:
+            return False
+        try:
+            return ipaddress.ip_address(hostname.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
     @staticmethod
-    def _token_from(scope: Mapping[str, Any], headers: Mapping[str, str]) -> tuple[str | None, str]:
-        """The token the request carries, and how it came (header, cookie or query)."""
+    def _token_from(scope: Mapping[str, Any], headers: Mapping[str, str]) -> tuple[bytes | None, str]:
+        """The token the request carries as UTF-8 bytes, and how it came (header, cookie or query).
+
+        Header values reach the app as raw bytes (decoded here as Latin-1, so re-encoding gives
+        them back); the query and the cookie are percent-encoded UTF-8. Comparing bytes makes a
+        non-ASCII token work the same way on every path.
+        """
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
-            return auth[7:].strip(), "header"
+            return auth[7:].strip().encode("latin-1"), "header"
         if "x-detente-token" in headers:
-            return headers["x-detente-token"].strip(), "header"
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        values = query.get("token")
-        if values:
-            return values[0], "query"
+            return headers["x-detente-token"].strip().encode("latin-1"), "header"
+        raw = _raw_param(scope.get("query_string", b""), b"token")
+        if raw is not None:
+            return unquote_to_bytes(raw), "query"
         cookie = _cookie(headers, TOKEN_COOKIE)
-        return (cookie, "cookie") if cookie else (None, "")
+        return (unquote_to_bytes(cookie), "cookie") if cookie else (None, "")
+
+
+def _raw_param(query: bytes, name: bytes) -> bytes | None:
+    """The first raw (still percent-encoded) non-empty value of ``name`` in a query string."""
+    for part in query.split(b"&"):
+        key, _, value = part.partition(b"=")
+        if key == name and value:
+            return value.replace(b"+", b" ")
+    return None
 
 
 def _cookie(headers: Mapping[str, str], name: str) -> str | None:

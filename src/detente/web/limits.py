@@ -20,4 +20,6 @@ class Limits:
     max_design_horizon: int = 120
     design_time_limit: float = 20.0  #: seconds for a direct design request
     job_timeout: float = 300.0  #: seconds a background job may run
-    sync_timeout: float = 20.0  #: seconds a direct simulation may run
+    sync_timeout: float = 20.0  #: seconds a direct check or simulation may run (its process is then killed)
+    max_workers: int = 4  #: child processes computing direct requests at once (jobs have their own)
+    worker_memory_mb: int = 2048  #: memory allowance of one computing child process, in MB

@@ -7,7 +7,8 @@ the work to :mod:`.services`; long work goes through the :class:`JobManager`.
 from __future__ import annotations
 
 import re
-import time
+from collections.abc import Callable
+from functools import partial
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from .errors import FastJSON, HTTPProblem, cap
-from .jobs import Job, JobManager, JobTimedOut, TooManyJobs
+from .jobs import Job, JobManager, Report, TooManyJobs
 from .limits import Limits
 from .scenarios import builtin_names, case_text, scenario_from
 from .services import (
@@ -33,6 +34,7 @@ from .services import (
     scenario_summary,
     schedule_or_none,
 )
+from .workers import WorkerPool
 
 __all__ = ["add_routes"]
 
@@ -65,8 +67,34 @@ def _page(name: str) -> str:
     return files("detente.web").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def add_routes(api: FastAPI, lim: Limits, jobs: JobManager) -> None:
-    """Register the page and every API route on ``api``."""
+def add_api_docs(api: FastAPI) -> None:
+    """``/api/docs``: Swagger UI from the ``swagger-ui-bundle`` package, served by this server.
+
+    FastAPI's own page loads Swagger UI from a CDN and starts it with an inline script, both of
+    which the app's Content-Security-Policy blocks; this page uses local files only. Without the
+    package the page says where the schema is (``/api/openapi.json``).
+    """
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:  # pragma: no cover - the package is a dependency
+        swagger_ui_path = None
+
+    @api.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        if swagger_ui_path is None:  # pragma: no cover
+            return HTMLResponse('<p>The API schema is at <a href="/api/openapi.json">/api/openapi.json</a>.</p>')
+        return HTMLResponse(_page("api-docs.html"), headers={"cache-control": "no-store"})
+
+    if swagger_ui_path is not None:
+        api.mount("/api/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+
+
+def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: WorkerPool) -> None:
+    """Register the page and every API route on ``api``; analyses run in ``workers``."""
+
+    async def isolated(work: Callable[[Report], Any], timeout: float) -> Any:
+        """``work`` in a child process, at most ``timeout`` seconds (504 after, 503 if it dies)."""
+        return await run_in_threadpool(partial(workers.run, work, timeout=timeout))
 
     # ------------------------------------------------------------------ page
 
@@ -125,11 +153,11 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager) -> None:
         With several schedules and none named: ``{"schedules": {name: result}}``."""
         scn = await scenario_from(request, case, source, set_)
 
-        def work() -> FastJSON:
+        def work(_: Report) -> dict[str, Any]:
             name = schedule_or_none(scn, schedule)
-            return FastJSON(run_check(scn, name, leverage=leverage, figures=figures, tipping=tipping))
+            return run_check(scn, name, leverage=leverage, figures=figures, tipping=tipping)
 
-        return await run_in_threadpool(work)
+        return FastJSON(await isolated(work, lim.sync_timeout))
 
     @api.post("/api/design", tags=["analyses"], openapi_extra=YAML_BODY, responses=ERRORS)
     async def design(
@@ -144,8 +172,14 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager) -> None:
     ) -> dict[str, Any]:
         """The fastest self-enforcing schedule (MODEL.md §4), with a bounded solve time."""
         scn = await scenario_from(request, case, source, set_)
-        args = design_args(lim, horizon, time_limit, lim.design_time_limit)
-        return await run_in_threadpool(run_design, scn, args[0], tranches, args[1], figures=figures)
+        hz, limit = design_args(lim, horizon, time_limit, lim.design_time_limit)
+
+        def work(_: Report) -> dict[str, Any]:
+            return run_design(scn, hz, tranches, limit, figures=figures)
+
+        # the solver stops itself at its time limit; the process is killed a little later
+        result: dict[str, Any] = await isolated(work, limit + lim.sync_timeout)
+        return result
 
     @api.post("/api/simulate", tags=["analyses"], openapi_extra=YAML_BODY, responses=ERRORS)
     async def simulate(
@@ -166,19 +200,14 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager) -> None:
         cap("episodes", episodes, 1, lim.max_sync_episodes, "use POST /api/jobs/simulate for more")
         cap("horizon", horizon, 1, lim.max_sim_horizon)
         check_seed(seed)
-        deadline = time.monotonic() + lim.sync_timeout
+        strategies = parse_strategies(scn, strategy)
 
-        def report(_: float, __: str) -> None:
-            if time.monotonic() > deadline:
-                raise JobTimedOut()
-
-        def work() -> dict[str, Any]:
+        def work(report: Report) -> dict[str, Any]:
             name = schedule_or_none(scn, schedule)
-            return run_simulate(
-                scn, parse_strategies(scn, strategy), episodes, seed, name, horizon, report, figures=figures
-            )
+            return run_simulate(scn, strategies, episodes, seed, name, horizon, report, figures=figures)
 
-        return await run_in_threadpool(work)
+        result: dict[str, Any] = await isolated(work, lim.sync_timeout)
+        return result
 
     @api.post("/api/jobs/{kind}", tags=["jobs"], status_code=202, openapi_extra=YAML_BODY, responses=ERRORS)
     async def submit(
@@ -267,6 +296,8 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager) -> None:
             media_type="text/html; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="detente-report-{name}.html"'},
         )
+
+    add_api_docs(api)
 
     @api.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
     async def unknown(rest: str) -> PlainTextResponse:

@@ -138,11 +138,20 @@ def run_design(
 
 
 def parse_strategies(scn: Scenario, items: list[str]) -> dict[str, str]:
+    """``strategy=PARTY=SPEC`` items; each spec is built once, so a bad name or parameter
+    (``grit(k=x)``) is a 422 naming the argument before anything runs."""
+    from ..simulation.strategies import library as _library  # noqa: F401  (registers the built-in strategies)
+    from ..simulation.strategies.base import make_strategy
+
     out: dict[str, str] = {}
     for item in items:
         party, sep, name = (s.strip() for s in item.partition("="))
         if not sep or not party or not name:
             raise UsageError(f"strategy={item!r}: expected PARTY=STRATEGY, e.g. strategy=US=reciprocal")
+        try:
+            make_strategy(name)
+        except UsageError as exc:
+            raise UsageError(f"strategy={item!r}: {exc}") from None
         out[party] = name
     return out
 

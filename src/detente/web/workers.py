@@ -1,0 +1,231 @@
+"""Run the web app's computations in a child process with a time and memory limit.
+
+Every route that computes (and every background job) calls :func:`run_isolated`, which forks
+a child process, runs the work there and sends the result back through a pipe. A child that
+runs past its time limit is killed (:class:`WorkerTimedOut`, answered 504); one that dies or
+runs out of its memory allowance (:class:`WorkerDied`, answered 503) takes nothing with it:
+the server process never runs the analysis itself, so no input can hang it or make it grow.
+
+The child is forked (on Linux), so it starts at once with every module already imported and
+the work function needs no pickling; only its result and its errors cross the pipe. At most
+``max_running`` children run at once; a request that finds them all busy waits for one up
+to its own time limit. Progress reports (``report(fraction, message)``) and cancelling work
+across the process boundary.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ..core.errors import DetenteError, Problem, ScenarioError
+
+__all__ = ["WorkerDied", "WorkerPool", "WorkerTimedOut", "run_isolated"]
+
+Report = Callable[[float, str], None]
+
+
+class WorkerTimedOut(Exception):
+    """The child ran past its time limit and was killed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"stopped after its time limit of {seconds:g} s")
+        self.seconds = seconds
+
+
+class WorkerDied(Exception):
+    """The child ended without an answer (killed, crashed, or out of its memory allowance)."""
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _limit_memory(megabytes: int | None) -> None:
+    """Cap the child's address space at its current size plus ``megabytes`` (where supported)."""
+    if not megabytes:
+        return
+    try:
+        import resource
+
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = current + megabytes * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not Linux
+        pass
+
+
+def _encode_error(exc: BaseException) -> tuple[Any, ...]:
+    """An exception as plain data that survives the pipe."""
+    from .errors import HTTPProblem
+
+    if isinstance(exc, ScenarioError):
+        return ("scenario", list(exc.problems), exc.source)
+    if isinstance(exc, HTTPProblem):
+        return ("http", exc.status, exc.message, exc.extra)
+    if isinstance(exc, DetenteError):
+        return ("detente", str(exc))
+    if isinstance(exc, MemoryError):
+        return ("memory",)
+    if isinstance(exc, _Cancelled):
+        return ("cancelled",)
+    return ("bug", type(exc).__name__, str(exc)[:500], traceback.format_exc(limit=20))
+
+
+def _decode_error(data: tuple[Any, ...], memory_mb: int | None) -> BaseException:
+    from ..core.errors import UsageError
+    from .errors import HTTPProblem
+
+    kind = data[0]
+    if kind == "scenario":
+        problems: list[Problem] = data[1]
+        return ScenarioError(problems, data[2])
+    if kind == "http":
+        return HTTPProblem(data[1], data[2], **data[3])
+    if kind == "detente":
+        return UsageError(data[1])
+    if kind == "memory":
+        return WorkerDied(f"the computation needed more than its memory allowance of {memory_mb:,} MB; ask for less")
+    if kind == "cancelled":
+        return _Cancelled()
+    return RuntimeError(f"{data[1]}: {data[2]}")
+
+
+def _child(conn: Connection, work: Callable[[Report], Any], memory_mb: int | None) -> None:
+    _limit_memory(memory_mb)
+    last = 0.0
+
+    def report(fraction: float, message: str) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= 0.05 or fraction >= 1.0:
+            last = now
+            conn.send(("progress", float(fraction), str(message)))
+
+    try:
+        result = work(report)
+        conn.send(("ok", result))
+    except BaseException as exc:
+        try:
+            conn.send(("error", _encode_error(exc)))
+        except Exception:  # the error itself could not be sent: say so plainly
+            conn.send(("error", ("bug", type(exc).__name__, "unreportable error", "")))
+    finally:
+        conn.close()
+        os._exit(0)  # no atexit handlers or inherited threads: the parent owns those
+
+
+class WorkerPool:
+    """At most ``max_running`` child processes at once, each with a memory allowance."""
+
+    def __init__(self, max_running: int = 4, *, memory_mb: int | None = 2048) -> None:
+        self.max_running = max_running
+        self.memory_mb = memory_mb
+        self._slots = threading.BoundedSemaphore(max_running)
+        self._ctx = _context()
+        self._live: set[Any] = set()
+        self._lock = threading.Lock()
+
+    def run(
+        self,
+        work: Callable[[Report], Any],
+        *,
+        timeout: float,
+        report: Report | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> Any:
+        """``work(report)`` in a child process; its result, or its error raised here.
+
+        Raises :class:`WorkerTimedOut` after ``timeout`` seconds (waiting for a free slot
+        included), :class:`WorkerDied` when the child ends without an answer, and re-raises
+        the detente errors (scenario problems, bad arguments, HTTP problems) of the work.
+        When ``cancelled`` is set the child is killed and ``JobCancelled`` raised.
+        """
+        deadline = time.monotonic() + timeout
+        if not self._slots.acquire(timeout=max(0.0, timeout)):
+            raise WorkerTimedOut(timeout)
+        try:
+            return self._run(work, deadline, timeout, report, cancelled)
+        finally:
+            self._slots.release()
+
+    def _run(
+        self,
+        work: Callable[[Report], Any],
+        deadline: float,
+        timeout: float,
+        report: Report | None,
+        cancelled: threading.Event | None,
+    ) -> Any:
+        from .jobs import JobCancelled
+
+        parent, child = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=_child, args=(child, work, self.memory_mb), daemon=True)
+        proc.start()
+        child.close()
+        with self._lock:
+            self._live.add(proc)
+        try:
+            while True:
+                if cancelled is not None and cancelled.is_set():
+                    raise JobCancelled()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WorkerTimedOut(timeout)
+                if not parent.poll(min(remaining, 0.1)):
+                    if not proc.is_alive() and not parent.poll():
+                        raise WorkerDied(
+                            f"the computation ended without an answer (exit code {proc.exitcode}); "
+                            "it may have run out of memory"
+                        )
+                    continue
+                try:
+                    message = parent.recv()
+                except EOFError:
+                    proc.join(1.0)
+                    raise WorkerDied(
+                        f"the computation ended without an answer (exit code {proc.exitcode}); "
+                        "it may have run out of memory"
+                    ) from None
+                if message[0] == "progress":
+                    if report is not None:
+                        report(message[1], message[2])
+                    continue
+                if message[0] == "ok":
+                    return message[1]
+                error = _decode_error(message[1], self.memory_mb)
+                if isinstance(error, _Cancelled):
+                    raise JobCancelled()
+                raise error
+        finally:
+            parent.close()
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5.0)
+            with self._lock:
+                self._live.discard(proc)
+
+    def shutdown(self) -> None:
+        """Kill every child still running."""
+        with self._lock:
+            live = list(self._live)
+        for proc in live:
+            if proc.is_alive():
+                proc.kill()
+
+
+def run_isolated(work: Callable[[Report], Any], *, timeout: float, memory_mb: int | None = 2048) -> Any:
+    """``work(report)`` in a one-off child process (see :meth:`WorkerPool.run`)."""
+    return WorkerPool(1, memory_mb=memory_mb).run(work, timeout=timeout)
