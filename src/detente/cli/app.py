@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from ..core.limits import MAX_SEED
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.scenario import Scenario
     from .console import SafeConsole as Console
@@ -51,7 +53,7 @@ SetOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 #: Seeds are stored as signed 64-bit integers: 0 to 2**63 - 1 (checked before anything runs).
-SEED_RANGE: dict[str, Any] = {"min": 0, "max": 2**63 - 1}
+SEED_RANGE: dict[str, Any] = {"min": 0, "max": MAX_SEED}
 
 
 def _console(stderr: bool = False) -> Console:

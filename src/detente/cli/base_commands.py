@@ -9,7 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from ..core.limits import MAX_EPISODE_PERIODS, MAX_REPETITIONS, MAX_SIM_HORIZON, MAX_TURN_REPETITIONS, MAX_TURNS
+from ..core.limits import (
+    MAX_EPISODE_PERIODS,
+    MAX_EPISODES,
+    MAX_REPETITIONS,
+    MAX_SIM_HORIZON,
+    MAX_TURN_REPETITIONS,
+    MAX_TURNS,
+)
 from .app import (
     SEED_RANGE,
     JsonOpt,
@@ -298,7 +305,9 @@ def simulate(
         list[str] | None,
         typer.Option("--strategy", help="PARTY=STRATEGY (repeatable); parties not named play reciprocal."),
     ] = None,
-    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Number of episodes.", min=1)] = 10_000,
+    episodes: Annotated[
+        int, typer.Option("--episodes", "-n", help="Number of episodes.", min=1, max=MAX_EPISODES)
+    ] = 10_000,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.", **SEED_RANGE)] = None,
     schedule: ScheduleOpt = None,
     horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.", min=1, max=MAX_SIM_HORIZON)] = 120,
@@ -342,7 +351,9 @@ def simulate(
 @_guard
 def tournament(
     source: Annotated[str | None, typer.Argument(help="A scenario file or case name (omit with --game).")] = None,
-    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Episodes per pairing.", min=1)] = 1000,
+    episodes: Annotated[
+        int, typer.Option("--episodes", "-n", help="Episodes per pairing.", min=1, max=MAX_EPISODES)
+    ] = 1000,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.", **SEED_RANGE)] = None,
     schedule: ScheduleOpt = None,
     horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.", min=1, max=MAX_SIM_HORIZON)] = 120,

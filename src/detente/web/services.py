@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import UsageError
+from ..core.limits import MAX_SEED
 from .errors import HTTPProblem, cap
 from .jobs import Report
 
@@ -203,7 +204,7 @@ def design_args(lim: Limits, horizon: int | None, time_limit: float | None, most
 
 def check_seed(seed: int | None) -> None:
     """A 422 unless ``seed`` is None or in 0 .. 2**63 - 1."""
-    if seed is not None and not 0 <= seed < 2**63:
+    if seed is not None and not 0 <= seed <= MAX_SEED:
         raise HTTPProblem(422, f"seed must be between 0 and 2**63 - 1, found {seed}")
 
 
