@@ -629,8 +629,13 @@ class Scenario(_Model):
 def _revalidate(data: dict[str, Any], flag: str, keys: list[str]) -> Scenario:
     """``Scenario.model_validate(data)`` after what-ifs: a value the model refuses (an unknown
     field, an infinite number) is a :class:`UsageError` naming the option, never a traceback."""
+    sep = "" if flag.endswith("=") else " "
     try:
         return Scenario.model_validate(data)
+    except ScenarioError as exc:  # a semantic problem the what-if made (a lag over its limit, ...)
+        head = f"{flag}{sep}{', '.join(keys)}: "
+        problems = [Problem(head + p.message, p.loc, p.file, p.line, p.column) for p in exc.problems]
+        raise ScenarioError(problems, exc.source) from None
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False):
@@ -641,7 +646,6 @@ def _revalidate(data: dict[str, Any], flag: str, keys: list[str]) -> Scenario:
                 what = str(err["msg"]).removeprefix("Value error, ")
             lines.append(f"{where}: {what}")
         shown = "; ".join(lines[:5]) + (f" (and {len(lines) - 5} more)" if len(lines) > 5 else "")
-        sep = "" if flag.endswith("=") else " "
         raise UsageError(f"{flag}{sep}{', '.join(keys)}: {shown}") from None
 
 
