@@ -173,3 +173,53 @@ def test_a_flat_sum_of_60_terms_is_accepted(client: TestClient) -> None:
     res = client.post("/api/validate", content=text.replace(flow, deep), headers=YAML)
     assert res.status_code == 422
     assert "nested too deeply" in res.json()["detail"]
+
+
+PARENT = """
+import sys, threading, time
+from detente.web.workers import WorkerPool
+
+pool = WorkerPool(1, memory_mb=None)
+
+def spin(report):
+    while True:
+        pass
+
+threading.Thread(target=lambda: pool.run(spin, timeout=120), daemon=True).start()
+while not pool._live:
+    time.sleep(0.05)
+time.sleep(0.2)
+print(next(iter(pool._live)).pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            return any(line.startswith("State:") and "Z" in line for line in fh)
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="Linux only")
+def test_a_computation_dies_with_a_killed_server() -> None:
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    child = 0
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert not _gone(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(child)
+    finally:
+        parent.kill()
+        if child and not _gone(child):  # never leave a spinning process behind
+            os.kill(child, signal.SIGKILL)

@@ -7,7 +7,8 @@ runs out of its memory allowance (:class:`WorkerDied`, answered 503) takes nothi
 the server process never runs the analysis itself, so no input can hang it or make it grow.
 
 The child is forked (on Linux), so it starts at once with every module already imported and
-the work function needs no pickling; only its result and its errors cross the pipe. At most
+the work function needs no pickling; only its result and its errors cross the pipe. A child
+dies with its parent (Linux's parent-death signal), so killing the server ends its work too. At most
 ``max_running`` children run at once; a request that finds them all busy waits for one up
 to its own time limit. Progress reports (``report(fraction, message)``) and cancelling work
 across the process boundary.
@@ -103,7 +104,23 @@ def _decode_error(data: tuple[Any, ...], memory_mb: int | None) -> BaseException
     return RuntimeError(f"{data[1]}: {data[2]}")
 
 
-def _child(conn: Connection, work: Callable[[Report], Any], memory_mb: int | None) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when the thread that forked it ends (a server killed with
+    ``kill -9`` leaves no computation behind); elsewhere nothing happens."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _child(conn: Connection, work: Callable[[Report], Any], memory_mb: int | None, parent: int) -> None:
+    _die_with_parent(parent)
     _limit_memory(memory_mb)
     last = 0.0
 
@@ -172,7 +189,7 @@ class WorkerPool:
         from .jobs import JobCancelled
 
         parent, child = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=_child, args=(child, work, self.memory_mb), daemon=True)
+        proc = self._ctx.Process(target=_child, args=(child, work, self.memory_mb, os.getpid()), daemon=True)
         proc.start()
         child.close()
         with self._lock:
