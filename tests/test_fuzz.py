@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,32 @@ def test_strategy_specs_and_seeds_through_the_cli_and_the_web(client: TestClient
     if seed is not None:
         params["seed"] = seed
     _web(client, "/api/simulate", TOY_TEXT, **params)
+
+
+@FAST
+@given(spec=strategy_specs(), items=st.lists(st.tuples(set_keys, set_values), max_size=2))
+def test_simulation_jobs_never_fail_with_an_internal_error(
+    client: TestClient, spec: str, items: list[tuple[str, str]]
+) -> None:
+    params = {"schedule": "front", "episodes": 20, "horizon": 12, "strategy": f"US={spec}"}
+    res = client.post(
+        "/api/jobs/simulate",
+        content=TOY_TEXT,
+        params={**params, "set": [f"{k}={v}" for k, v in items]},
+        headers={"content-type": "application/yaml"},
+    )
+    assert res.status_code < 500, res.text
+    if res.status_code != 202:
+        return
+    job_id = res.json()["id"]
+    deadline = time.monotonic() + 60
+    while True:
+        job = _strict_json(client.get(f"/api/jobs/{job_id}").text)
+        if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert job["status"] in ("done", "failed"), job
+    assert "internal error" not in (job["error"] or ""), job
 
 
 @FAST
