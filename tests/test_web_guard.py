@@ -42,7 +42,7 @@ def _spin(*_: Any, **__: Any) -> Any:
 def _hog(*_: Any, **__: Any) -> Any:
     import numpy as np
 
-    return np.ones(4 * 2**30, dtype=np.uint8).sum()  # 4 GB, over the allowance
+    return np.ones(2**30, dtype=np.uint8).sum()  # 1 GB, over the allowance (stopped near 64 MB)
 
 
 def _die(*_: Any, **__: Any) -> Any:
@@ -66,11 +66,13 @@ def test_a_runaway_check_is_killed_and_answered_504(app: Any, client: TestClient
     assert client.post("/api/check", params={"case": "worked-hostage"}).status_code == 200
 
 
-def test_a_memory_hog_fails_alone_with_503(client: TestClient, monkeypatch) -> None:
+def test_a_memory_hog_fails_alone_with_503(monkeypatch) -> None:
     monkeypatch.setattr(routes, "run_check", _hog)
-    res = client.post("/api/check", params={"case": "worked-hostage"})
-    assert res.status_code == 503
-    assert "memory allowance of 256 MB" in res.json()["detail"]
+    app = create_app(limits=Limits(sync_timeout=60.0, worker_memory_mb=64), allowed_hosts={"testserver"})
+    with TestClient(app) as client:
+        res = client.post("/api/check", params={"case": "worked-hostage"})
+        assert res.status_code == 503
+        assert "memory allowance of 64 MB" in res.json()["detail"]
 
 
 def test_a_crashed_worker_is_answered_503(client: TestClient, monkeypatch) -> None:
@@ -223,3 +225,25 @@ def test_a_computation_dies_with_a_killed_server() -> None:
         parent.kill()
         if child and not _gone(child):  # never leave a spinning process behind
             os.kill(child, signal.SIGKILL)
+
+
+def test_a_claims_job_may_start_its_own_process_pool() -> None:
+    with TestClient(create_app(allowed_hosts={"testserver"})) as client:
+        _claims_job(client)
+
+
+def _claims_job(client: TestClient) -> None:
+    text = (
+        TOY.read_text(encoding="utf-8")
+        + '\nclaims:\n  - {id: c, text: a claim, claim: "check[front].self_enforcing or x > 0.5"}\n'
+    )
+    res = client.post("/api/jobs/claims", content=text, params={"schedule": "front", "samples": 2}, headers=YAML)
+    assert res.status_code == 202, res.text
+    job_id = res.json()["id"]
+    deadline = time.monotonic() + 120
+    while (job := client.get(f"/api/jobs/{job_id}").json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert job["status"] == "done", job
+    assert job["result"]["claims"], job["result"]["claims_reason"]
+    assert job["result"]["claims"][0]["id"] == "c"

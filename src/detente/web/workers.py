@@ -8,7 +8,10 @@ the server process never runs the analysis itself, so no input can hang it or ma
 
 The child is forked (on Linux), so it starts at once with every module already imported and
 the work function needs no pickling; only its result and its errors cross the pipe. A child
-dies with its parent (Linux's parent-death signal), so killing the server ends its work too. At most
+dies with its parent (Linux's parent-death signal), so killing the server ends its work too.
+Memory is watched as the resident size of the child and its own processes (beyond what it
+shared with the server when forked) every tenth of a second; a cap on its address space is a
+backstop against one huge allocation. At most
 ``max_running`` children run at once; a request that finds them all busy waits for one up
 to its own time limit. Progress reports (``report(fraction, message)``) and cancelling work
 across the process boundary.
@@ -53,8 +56,10 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _limit_memory(megabytes: int | None) -> None:
-    """Cap the child's address space at its current size plus ``megabytes`` (where supported)."""
+def _limit_address_space(megabytes: int | None) -> None:
+    """A backstop for one huge allocation: cap the child's address space at its current size
+    plus eight times its allowance, at least 8 GB (address space is not memory: thread stacks
+    and library reservations count, so the allowance itself is watched as resident memory)."""
     if not megabytes:
         return
     try:
@@ -62,10 +67,27 @@ def _limit_memory(megabytes: int | None) -> None:
 
         with open("/proc/self/statm", encoding="ascii") as fh:
             current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        limit = current + megabytes * 2**20
+        limit = current + max(8 * megabytes, 8192) * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, OSError, ValueError):  # pragma: no cover - not Linux
         pass
+
+
+def _resident_mb(pid: int, *, descendants: bool = True) -> float:
+    """Resident memory of a process (and its descendants), in MB (0 when it cannot be read)."""
+    try:
+        import psutil
+
+        root = psutil.Process(pid)
+        total = root.memory_info().rss
+        for proc in root.children(recursive=True) if descendants else ():
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                continue
+    except Exception:  # psutil missing, or the process already gone
+        return 0.0
+    return float(total) / 2**20
 
 
 def _encode_error(exc: BaseException) -> tuple[Any, ...]:
@@ -121,7 +143,7 @@ def _die_with_parent(parent: int) -> None:
 
 def _child(conn: Connection, work: Callable[[Report], Any], memory_mb: int | None, parent: int) -> None:
     _die_with_parent(parent)
-    _limit_memory(memory_mb)
+    _limit_address_space(memory_mb)
     last = 0.0
 
     def report(fraction: float, message: str) -> None:
@@ -189,9 +211,12 @@ class WorkerPool:
         from .jobs import JobCancelled
 
         parent, child = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=_child, args=(child, work, self.memory_mb, os.getpid()), daemon=True)
+        # not a daemon: a daemon may not start processes, and a claims job starts a process pool
+        proc = self._ctx.Process(target=_child, args=(child, work, self.memory_mb, os.getpid()))
         proc.start()
         child.close()
+        # a forked child starts with the server's pages (shared, but counted as its own)
+        base_mb = _resident_mb(os.getpid(), descendants=False)
         with self._lock:
             self._live.add(proc)
         try:
@@ -201,6 +226,10 @@ class WorkerPool:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise WorkerTimedOut(timeout)
+                if self.memory_mb and _resident_mb(proc.pid) - base_mb > self.memory_mb:
+                    raise WorkerDied(
+                        f"the computation needed more than its memory allowance of {self.memory_mb:,} MB; ask for less"
+                    )
                 if not parent.poll(min(remaining, 0.1)):
                     if not proc.is_alive() and not parent.poll():
                         raise WorkerDied(
