@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from functools import partial
 from importlib.resources import files
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -68,25 +69,26 @@ def _page(name: str) -> str:
 
 
 def add_api_docs(api: FastAPI) -> None:
-    """``/api/docs``: Swagger UI from the ``swagger-ui-bundle`` package, served by this server.
+    """``/api/docs``: Swagger UI from the ``fastapi-offline`` package's files, served by this server.
 
     FastAPI's own page loads Swagger UI from a CDN and starts it with an inline script, both of
-    which the app's Content-Security-Policy blocks; this page uses local files only. Without the
-    package the page says where the schema is (``/api/openapi.json``).
+    which the app's Content-Security-Policy blocks; this page uses local files only and starts
+    Swagger UI from ``/static/api-docs.js``. Without the package the page says where the
+    schema is (``/api/openapi.json``).
     """
     try:
-        from swagger_ui_bundle import swagger_ui_path
-    except ImportError:  # pragma: no cover - the package is a dependency
-        swagger_ui_path = None
+        assets: Path | None = Path(str(files("fastapi_offline").joinpath("static")))
+    except ModuleNotFoundError:  # pragma: no cover - the package is a dependency
+        assets = None
 
     @api.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     async def api_docs() -> HTMLResponse:
-        if swagger_ui_path is None:  # pragma: no cover
+        if assets is None:  # pragma: no cover
             return HTMLResponse('<p>The API schema is at <a href="/api/openapi.json">/api/openapi.json</a>.</p>')
         return HTMLResponse(_page("api-docs.html"), headers={"cache-control": "no-store"})
 
-    if swagger_ui_path is not None:
-        api.mount("/api/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    if assets is not None:
+        api.mount("/api/docs/assets", StaticFiles(directory=str(assets)), name="swagger-ui")
 
 
 def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: WorkerPool) -> None:
