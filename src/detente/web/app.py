@@ -42,7 +42,8 @@ from .guard import CSP, LOOPBACK_HOSTS, Guard
 from .jobs import JobManager
 from .limits import Limits
 from .routes import add_routes
-from .workers import WorkerPool
+from .services import preload
+from .workers import ComputePool, WorkerPool
 
 __all__ = ["CSP", "Limits", "create_app"]
 
@@ -62,7 +63,8 @@ def create_app(
     overrides the list (tests add ``testserver``).
     """
     lim = limits or Limits()
-    workers = WorkerPool(lim.max_workers, memory_mb=lim.worker_memory_mb)
+    preload()  # computations fork from this process: load their modules once, here
+    workers = ComputePool(lim.max_workers, memory_mb=lim.worker_memory_mb)
     job_pool = WorkerPool(job_workers, memory_mb=lim.worker_memory_mb)
     jobs = JobManager(workers=job_workers, pool=job_pool)
 

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from .errors import FastJSON, HTTPProblem, cap
-from .jobs import Job, JobManager, Report, TooManyJobs
+from .jobs import Job, JobManager, TooManyJobs
 from .limits import Limits
 from .scenarios import builtin_names, case_text, scenario_from
 from .services import (
@@ -28,6 +28,7 @@ from .services import (
     check_seed,
     design_args,
     job_work,
+    no_report,
     parse_strategies,
     run_check,
     run_design,
@@ -35,7 +36,7 @@ from .services import (
     scenario_summary,
     schedule_or_none,
 )
-from .workers import WorkerPool
+from .workers import ComputePool
 
 __all__ = ["add_routes"]
 
@@ -91,12 +92,13 @@ def add_api_docs(api: FastAPI) -> None:
         api.mount("/api/docs/assets", StaticFiles(directory=str(assets)), name="swagger-ui")
 
 
-def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: WorkerPool) -> None:
+def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: ComputePool) -> None:
     """Register the page and every API route on ``api``; analyses run in ``workers``."""
 
-    async def isolated(work: Callable[[Report], Any], timeout: float) -> Any:
-        """``work`` in a child process, at most ``timeout`` seconds (504 after, 503 if it dies)."""
-        return await run_in_threadpool(partial(workers.run, work, timeout=timeout))
+    async def compute(function: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` in a worker process, at most ``timeout`` seconds of running
+        (504 after, 503 if the worker dies or runs out of memory)."""
+        return await run_in_threadpool(partial(workers.run, function, *args, timeout=timeout, **kwargs))
 
     # ------------------------------------------------------------------ page
 
@@ -154,12 +156,11 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: WorkerPool)
         participation, one constraint per party and period, violations with explanations.
         With several schedules and none named: ``{"schedules": {name: result}}``."""
         scn = await scenario_from(request, case, source, set_)
-
-        def work(_: Report) -> dict[str, Any]:
-            name = schedule_or_none(scn, schedule)
-            return run_check(scn, name, leverage=leverage, figures=figures, tipping=tipping)
-
-        return FastJSON(await isolated(work, lim.sync_timeout))
+        name = schedule_or_none(scn, schedule)
+        data = await compute(
+            run_check, scn, name, leverage=leverage, figures=figures, tipping=tipping, timeout=lim.sync_timeout
+        )
+        return FastJSON(data)
 
     @api.post("/api/design", tags=["analyses"], openapi_extra=YAML_BODY, responses=ERRORS)
     async def design(
@@ -175,12 +176,10 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: WorkerPool)
         """The fastest self-enforcing schedule (MODEL.md §4), with a bounded solve time."""
         scn = await scenario_from(request, case, source, set_)
         hz, limit = design_args(lim, horizon, time_limit, lim.design_time_limit)
-
-        def work(_: Report) -> dict[str, Any]:
-            return run_design(scn, hz, tranches, limit, figures=figures)
-
-        # the solver stops itself at its time limit; the process is killed a little later
-        result: dict[str, Any] = await isolated(work, limit + lim.sync_timeout)
+        # the solver stops itself at its time limit; the worker is killed a little later
+        result: dict[str, Any] = await compute(
+            run_design, scn, hz, tranches, limit, figures=figures, timeout=limit + lim.sync_timeout
+        )
         return result
 
     @api.post("/api/simulate", tags=["analyses"], openapi_extra=YAML_BODY, responses=ERRORS)
@@ -203,12 +202,19 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: WorkerPool)
         cap("horizon", horizon, 1, lim.max_sim_horizon)
         check_seed(seed)
         strategies = parse_strategies(scn, strategy)
-
-        def work(report: Report) -> dict[str, Any]:
-            name = schedule_or_none(scn, schedule)
-            return run_simulate(scn, strategies, episodes, seed, name, horizon, report, figures=figures)
-
-        result: dict[str, Any] = await isolated(work, lim.sync_timeout)
+        name = schedule_or_none(scn, schedule)
+        result: dict[str, Any] = await compute(
+            run_simulate,
+            scn,
+            strategies,
+            episodes,
+            seed,
+            name,
+            horizon,
+            no_report,
+            figures=figures,
+            timeout=lim.sync_timeout,
+        )
         return result
 
     @api.post("/api/jobs/{kind}", tags=["jobs"], status_code=202, openapi_extra=YAML_BODY, responses=ERRORS)

@@ -23,6 +23,37 @@ __all__ = ["JOB_KINDS", "job_work", "run_check", "run_design", "run_simulate", "
 
 JOB_KINDS = ("design", "simulate", "tournament", "claims", "report")
 
+#: The modules the analyses use, imported once in the server before any computation forks:
+#: a forked child then starts with them loaded instead of importing them on every request.
+PRELOAD = (
+    "detente.analysis.enforcement",
+    "detente.analysis.tipping",
+    "detente.design.milp",
+    "detente.report.figures",
+    "detente.report.html",
+    "detente.simulation.simulate",
+    "detente.simulation.strategies.library",
+    "detente.simulation.tournament",
+    "detente.sweeps.claims",
+    "detente.sweeps.executors",
+    "detente.sweeps.sensitivity",
+)
+
+
+def no_report(fraction: float, message: str) -> None:
+    """A progress report that goes nowhere (direct requests show no progress)."""
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` (a module that cannot be imported is left to the request)."""
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - an optional dependency is missing
+            continue
+
 
 def schedule_or_none(scn: Scenario, schedule: str | None) -> str | None:
     if schedule:

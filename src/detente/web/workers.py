@@ -1,7 +1,8 @@
-"""Run the web app's computations in a child process with a time and memory limit.
+"""Run the web app's computations in other processes, with a time and memory limit.
 
-Every route that computes (and every background job) calls :func:`run_isolated`, which forks
-a child process, runs the work there and sends the result back through a pipe. A child that
+Direct requests (a check, a design, a small simulation) go to a :class:`ComputePool` of
+long-lived workers; each background job runs in a child process of a :class:`WorkerPool`,
+forked for it, which sends progress and the result back through a pipe. A child that
 runs past its time limit is killed (:class:`WorkerTimedOut`, answered 504); one that dies or
 runs out of its memory allowance (:class:`WorkerDied`, answered 503) takes nothing with it:
 the server process never runs the analysis itself, so no input can hang it or make it grow.
@@ -30,7 +31,7 @@ from typing import Any
 
 from ..core.errors import DetenteError, Problem, ScenarioError
 
-__all__ = ["WorkerDied", "WorkerPool", "WorkerTimedOut", "run_isolated"]
+__all__ = ["ComputePool", "WorkerDied", "WorkerPool", "WorkerTimedOut"]
 
 Report = Callable[[float, str], None]
 
@@ -275,6 +276,100 @@ class WorkerPool:
                 proc.kill()
 
 
-def run_isolated(work: Callable[[Report], Any], *, timeout: float, memory_mb: int | None = 2048) -> Any:
-    """``work(report)`` in a one-off child process (see :meth:`WorkerPool.run`)."""
-    return WorkerPool(1, memory_mb=memory_mb).run(work, timeout=timeout)
+# --------------------------------------------------------------------------- persistent workers
+
+
+def _watch_memory(megabytes: int) -> None:
+    """In a long-lived worker: exit with :data:`_OUT_OF_MEMORY` once its resident memory (beyond
+    what it shared with the server when forked) passes ``megabytes``."""
+    import threading as _threading
+
+    base = _resident_mb(os.getpid(), descendants=False)
+
+    def watch() -> None:
+        while True:
+            if _resident_mb(os.getpid()) - base > megabytes:
+                os._exit(_OUT_OF_MEMORY)
+            time.sleep(0.1)
+
+    _threading.Thread(target=watch, daemon=True, name="detente-memory-watch").start()
+
+
+_OUT_OF_MEMORY = 86
+
+
+def _init_worker(memory_mb: int | None, parent: int) -> None:
+    _die_with_parent(parent)
+    if memory_mb:
+        _watch_memory(memory_mb)
+
+
+def _call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any]:
+    """Run in a worker: the function's result, or its error as plain data."""
+    try:
+        return "ok", function(*args, **kwargs)
+    except BaseException as exc:
+        return "error", _encode_error(exc)
+
+
+def _noop() -> None:
+    pass
+
+
+class ComputePool:
+    """Long-lived worker processes for short computations (a check, a direct simulation).
+
+    Forking a process per request would repeat its start-up and lose every cache the
+    computation builds, for each request; these workers are forked once (with the server's
+    modules loaded) and reused. A computation past its time limit has its worker killed and
+    replaced (:class:`WorkerTimedOut`); a worker that dies or passes its memory allowance is
+    replaced too (:class:`WorkerDied`). The function and its arguments are pickled, so the
+    function must be a module-level one.
+    """
+
+    def __init__(self, max_workers: int = 4, *, memory_mb: int | None = 2048) -> None:
+        from pebble import ProcessPool
+
+        self.memory_mb = memory_mb
+        self._pool = ProcessPool(
+            max_workers=max_workers,
+            initializer=_init_worker,
+            initargs=(memory_mb, os.getpid()),
+            context=_context(),
+        )
+        # start the workers now, from this thread (the server's main thread): a worker dies with
+        # the thread that forked it, and later ones are forked by the pool's own manager thread
+        self._pool.schedule(_call, args=(_noop, (), {})).result(timeout=60)
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for tests; empty if the pool does not expose them)."""
+        manager = getattr(getattr(self._pool, "_pool_manager", None), "worker_manager", None)
+        return sorted(getattr(manager, "workers", {}))
+
+    def run(self, function: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` in a worker, within ``timeout`` seconds of running."""
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        from pebble import ProcessExpired
+
+        future = self._pool.schedule(_call, args=(function, args, kwargs), timeout=timeout)
+        try:
+            kind, payload = future.result()
+        except FutureTimeout:
+            raise WorkerTimedOut(timeout) from None
+        except ProcessExpired as exc:
+            if exc.exitcode == _OUT_OF_MEMORY:
+                raise WorkerDied(
+                    f"the computation needed more than its memory allowance of {self.memory_mb:,} MB; ask for less"
+                ) from None
+            raise WorkerDied(
+                f"the computation ended without an answer (exit code {exc.exitcode}); it may have run out of memory"
+            ) from None
+        if kind == "ok":
+            return payload
+        raise _decode_error(payload, self.memory_mb)
+
+    def shutdown(self) -> None:
+        """Stop the workers (a running computation is killed)."""
+        self._pool.stop()  # type: ignore[no-untyped-call]
+        self._pool.join(timeout=5)
