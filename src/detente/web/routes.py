@@ -55,6 +55,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown built-in case or job"},
     413: {"description": "Request body over the size limit"},
     422: {"description": "Invalid scenario (problems with line numbers) or argument"},
+    503: {"description": "The computation died or passed its memory allowance"},
+    504: {"description": "The computation ran past its time limit (it was stopped)"},
 }
 
 CaseQ = Annotated[str | None, Query(description="A built-in case name instead of a YAML body.", max_length=100)]
