@@ -8,6 +8,7 @@ text is run on such a file; the markup must appear literally.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,14 @@ def test_the_safe_console_never_writes_a_hyperlink_on_a_terminal() -> None:
 )
 def test_neutralise_keeps_only_plain_styles(text: str, expected: str) -> None:
     assert neutralise(text) == expected
+
+
+def test_the_run_store_listing_prints_the_scenario_name_literally(evil_file: Path) -> None:
+    runner = CliRunner()
+    stored = runner.invoke(app, ["simulate", str(evil_file), "-s", "front", "-n", "20", "--json"])
+    assert stored.exit_code == 0, stored.output
+    run_id = json.loads(stored.stdout)["run_id"]
+    shown = runner.invoke(app, ["runs", "show", run_id], env={"COLUMNS": "400"})
+    assert shown.exit_code == 0, shown.output
+    assert TITLE in shown.output
+    assert "\N{CROSS MARK}" not in shown.output
