@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import __version__
+from ..core import limits as _limits
 from ..core.errors import UsageError, did_you_mean
 from ..core.scenario import Scenario, Step
 from .engine import BATCH, BatchOutput, batches, run_batch, run_no_deal_batch, spawn_generators
@@ -32,9 +33,9 @@ NO_DEAL = (
     "environment, the domestic clock running and crisis possible, same seed"
 )
 
-#: Refused above these sizes.
-MAX_EPISODES = 10**8
-MAX_HORIZON = 10**4
+#: Refused above these sizes (the table of every limit is in docs/limits.md).
+MAX_EPISODES = _limits.MAX_EPISODES
+MAX_HORIZON = _limits.MAX_SIM_HORIZON
 
 FloatArray = NDArray[np.float64]
 
