@@ -18,6 +18,7 @@ import numpy as np
 from .. import __version__
 from ..core.compiled import Compiled, CompiledSchedule, compile_scenario, compile_schedule
 from ..core.errors import UsageError
+from ..core.results import pandas, report_html
 from ..core.scenario import Scenario, Step
 from .kernel import PLANS, KernelResult, run_kernel, run_kernel_batch
 from .kernel import margins as kernel_margins
@@ -176,6 +177,21 @@ class EnforcementReport:
     def to_records(self) -> list[dict[str, Any]]:
         """One row per constraint: tidy data for a DataFrame (``pandas.DataFrame(records)``)."""
         return [c.to_dict() for c in self.constraints]
+
+    def to_frame(self) -> Any:
+        """One row per incentive constraint (a party at a period), in the order of ``constraints``.
+
+        Columns: ``party``, ``period``, ``comply`` (value of complying), ``deviate`` (value of the
+        best deviation), ``slack`` (comply − deviate), ``violated`` (slack < −1e-9), ``plan`` (the
+        best deviation), ``seen`` (period the deviation is seen), ``response_period``,
+        ``explanation`` (empty for constraints that hold). A schedule without steps has no rows.
+        """
+        columns = ["party", "period", "comply", "deviate", "slack", "violated", "plan", "seen", "response_period"]
+        rows = [{**c.to_dict(), "violated": c.violated, "explanation": c.explanation} for c in self.constraints]
+        return pandas().DataFrame(rows, columns=[*columns, "explanation"])
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
 
 
 def _finite_or_none(x: float) -> float | None:

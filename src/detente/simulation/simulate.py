@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from .. import __version__
 from ..core import limits as _limits
 from ..core.errors import UsageError, did_you_mean
+from ..core.results import report_html
 from ..core.scenario import Scenario, Step
 from .engine import BATCH, BatchOutput, batches, run_batch, run_no_deal_batch, spawn_generators
 from .setup import SimSetup, build_setup
@@ -140,8 +141,22 @@ class SimulationResult:
             rows.append(row)
         return rows
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: :meth:`summary` (``detente simulate --json``)."""
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
+
     def to_frame(self) -> Any:
-        """A tidy pandas DataFrame, one row per episode (needs pandas)."""
+        """A tidy pandas DataFrame, one row per episode.
+
+        Columns: ``episode``; per party P ``value.P`` (discounted value), ``package_in_force.P``
+        (share of P's package in force at the horizon) and, when no-deal values were run,
+        ``value_vs_no_deal.P``; ``crisis``, ``crisis_period``, ``first_breach_period``,
+        ``first_breach_party`` (None when nobody breached), ``completion_period`` (−1 when the
+        schedule did not complete; likewise −1 for periods of events that did not happen).
+        """
         try:
             import pandas as pd  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover - depends on the environment
