@@ -1,8 +1,8 @@
-"""Is a phased agreement self-enforcing? The check of MODEL.md section 3, with its reasons.
+"""Is a phased agreement self-enforcing? The check of docs/model.md §3, with its reasons.
 
 :func:`check` is a pure function of a scenario and a schedule; it returns a frozen
 :class:`EnforcementReport` that records its provenance and serialises to the JSON contract of
-MODEL.md section 7. The arithmetic lives in :mod:`detente.analysis.kernel`; this module turns
+docs/model.md §7. The arithmetic lives in :mod:`detente.analysis.kernel`; this module turns
 its arrays into constraints, sentences an analyst can read, exposure and leverage, and batch
 entry points (:func:`check_many`, :func:`check_params`) for sweeps.
 """
@@ -156,7 +156,7 @@ class EnforcementReport:
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of MODEL.md section 7, with extra keys."""
+        """The JSON contract of docs/model.md §7, with extra keys."""
         out: dict[str, Any] = {
             "self_enforcing": self.self_enforcing,
             "participation": dict(self.participation),
@@ -453,7 +453,7 @@ def check(
     leverage: bool = False,
     explain: bool = True,
 ) -> EnforcementReport:
-    """Check whether ``schedule`` is self-enforcing under MODEL.md section 3.
+    """Check whether ``schedule`` is self-enforcing under docs/model.md §3.
 
     ``schedule`` is a schedule name, a list of steps, or None for the scenario's only schedule.
     ``params`` overrides parameter values; ``leverage`` adds exposure and leverage per period.

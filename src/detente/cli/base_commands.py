@@ -163,7 +163,7 @@ def check(
         ),
     ] = False,
 ) -> None:
-    """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
+    """Is a schedule self-enforcing? Where does it break, for whom, and why (docs/model.md §3)."""
     from ..analysis.enforcement import check as run_check
 
     scn = _load(source, set_)
@@ -254,7 +254,7 @@ def design(
         float | None, typer.Option("--time-limit", help="Stop the solver after this many seconds.")
     ] = None,
 ) -> None:
-    """Find the fastest schedule that is self-enforcing at every step (MODEL.md §4)."""
+    """Find the fastest schedule that is self-enforcing at every step (docs/model.md §4)."""
     from ..design.milp import design as run_design
     from ..design.render import roadmap_lines
 

@@ -130,7 +130,7 @@ class DesignResult:
     stats: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The MODEL.md section 7 contract plus the diagnostics (JSON-ready)."""
+        """The docs/model.md §7 contract plus the diagnostics (JSON-ready)."""
         return {
             "feasible": self.feasible,
             "completion_period": self.completion_period,
