@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..core.errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from ..core.scenario import LENIENT_CONTEXT, Lenient, Scenario
+from .actors import expand_actors, uses_actors
 
 __all__ = [
     "MAX_BYTES",
@@ -646,14 +647,22 @@ def scenario_from_data(data: Any, source: str | None = None, where: _Located | N
             [Problem(f"expected a mapping at the top level, found {_found(data)}", (), source)],
             source,
         )
+    # a case's actor profiles become parameters first (see io/actors.py)
+    actor_problems: list[Problem] = []
+    if uses_actors(data):
+        data = dict(data)
+        actor_problems = expand_actors(data)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems, errors, renames = _problems_from_validation(exc, data, where)
         problems += _salvage(data, errors, renames, where)
-        raise ScenarioError(_locate(problems, where, source), source) from None
+        raise ScenarioError(_locate(actor_problems + problems, where, source), source) from None
     except ScenarioError as exc:
-        raise ScenarioError(_locate(exc.problems, where, source), source) from None
+        raise ScenarioError(_locate(actor_problems + exc.problems, where, source), source) from None
+    if actor_problems:
+        raise ScenarioError(_locate(actor_problems, where, source), source)
+    return scenario
 
 
 # --------------------------------------------------------------------------- public API
