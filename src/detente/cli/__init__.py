@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+from . import backtest as backtest
 from . import base_commands as base_commands
 from . import uncertainty as uncertainty
 from . import web as web

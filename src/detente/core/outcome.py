@@ -131,9 +131,9 @@ def outcome_problems(scn: Scenario) -> list[Problem]:
         if event is None:
             continue
         if event.party not in parties:
+            listed = ", ".join(sorted(parties))
             add(
-                (key, "party"),
-                f"unknown party {event.party!r}{did_you_mean(event.party, parties)} (parties: {', '.join(sorted(parties))})",
+                (key, "party"), f"unknown party {event.party!r}{did_you_mean(event.party, parties)} (parties: {listed})"
             )
         if event.date < out.start:
             add((key, "date"), f"expected a date on or after the start ({out.start}), found {event.date}")
