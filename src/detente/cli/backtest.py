@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -97,3 +98,19 @@ def backtest_command(
     console = _console()
     console.print(table)
     console.print(result.summary_line())
+
+
+def write_backtest_page(names: list[str] | None, out: Path, *, samples: int, seed: int, window: int = 12) -> None:
+    """``detente report --backtest``: run the backtest and write its page to ``out``."""
+    import time
+
+    from ..report.backtest_page import backtest_html
+    from ..sweeps.backtest import BacktestResult
+
+    started = time.perf_counter()
+    result = run_backtest(names, samples, seed, window, True)
+    assert isinstance(result, BacktestResult)
+    html = backtest_html(result.to_dict())
+    out.write_text(html, encoding="utf-8")
+    seconds = time.perf_counter() - started
+    _console(stderr=True).print(f"wrote {out} ({len(html) / 1e6:.1f} MB, {seconds:.1f} s): {result.summary_line()}")
