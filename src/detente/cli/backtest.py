@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.scenario import Scenario
 
 from .app import JsonOpt, _console, _guard, _print_json, _Progress, app
 
@@ -17,7 +20,7 @@ CasesArg = Annotated[
 ]
 
 
-def load_cases(names: list[str] | None) -> list[tuple[str, object]]:
+def load_cases(names: list[str] | None) -> list[tuple[str, Scenario]]:
     """The cases to backtest: the named ones, or every built-in case with an outcome."""
     from ..core.errors import UsageError
     from ..io.yaml import builtin_cases, load
@@ -44,7 +47,7 @@ def run_backtest(names: list[str] | None, samples: int, seed: int, window: int, 
 
     cases = load_cases(names)
     with _Progress("backtest", show_progress and samples > 0) as progress:
-        return backtest(cases, samples=samples, seed=seed, window=window, progress=progress)  # type: ignore[arg-type]
+        return backtest(cases, samples=samples, seed=seed, window=window, progress=progress)
 
 
 @app.command(name="backtest")

@@ -40,6 +40,7 @@ import numpy as np
 
 from ..analysis.enforcement import TOLERANCE, EnforcementReport, check
 from ..core.errors import UsageError
+from ..core.expr import Expr
 from ..core.outcome import Outcome
 from ..core.scenario import Scenario
 from ..simulation.simulate import simulate
@@ -226,29 +227,36 @@ def _schedule_name(scn: Scenario) -> str:
     return out.schedule if out.schedule is not None else scn.schedule_names[0]
 
 
+def _plain(value: float | int | Expr) -> float:
+    """A number of a resolved scenario (expressions are gone once resolved)."""
+    if isinstance(value, Expr):  # pragma: no cover - resolve() leaves none
+        raise TypeError(f"unresolved expression {value.source!r}")
+    return float(value)
+
+
 def _own_cost(resolved: Scenario, cid: str, party: str, discount: float) -> float:
     """What performing concession ``cid`` costs ``party`` for good: own flow forever plus once."""
     c = resolved.concession(cid)
-    flow = -float(c.flow.get(party, 0.0))  # type: ignore[arg-type]
-    once = -float(c.once.get(party, 0.0))  # type: ignore[arg-type]
+    flow = -_plain(c.flow.get(party, 0.0))
+    once = -_plain(c.once.get(party, 0.0))
     return flow / (1.0 - discount) + once
 
 
 def _breach_step(resolved: Scenario, schedule: str, party: str, period: int) -> str | None:
     """The step ``party`` saves by deviating at ``period`` (see the module docstring)."""
     steps = resolved.get_schedule(schedule)
-    discount = float(resolved.party(party).discount)  # type: ignore[arg-type]
+    discount = _plain(resolved.party(party).discount)
     own = [s for s in steps if resolved.concession(s.concession).by == party]
-    due = [int(s.period) for s in own if int(s.period) >= period]  # type: ignore[call-overload]
+    due = [int(_plain(s.period)) for s in own if int(_plain(s.period)) >= period]
     if due:
         first = min(due)
-        candidates = list(dict.fromkeys(s.concession for s in own if int(s.period) == first))  # type: ignore[call-overload]
+        candidates = list(dict.fromkeys(s.concession for s in own if int(_plain(s.period)) == first))
     else:
         candidates = list(
             dict.fromkeys(
                 s.concession
                 for s in own
-                if int(s.period) < period and resolved.concession(s.concession).reversible is not None  # type: ignore[call-overload]
+                if int(_plain(s.period)) < period and resolved.concession(s.concession).reversible is not None
             )
         )
     if not candidates:
@@ -292,7 +300,7 @@ def predict(
     sim_share: float | None = None
     completed = False
     if report.self_enforcing:
-        last = max(int(s.period) for s in scn.resolve(dict(params or {})).get_schedule(schedule))  # type: ignore[call-overload]
+        last = max(int(_plain(s.period)) for s in scn.resolve(dict(params or {})).get_schedule(schedule))
         result = simulate(scn, {}, episodes=episodes, seed=seed, schedule=schedule, horizon=last + TAIL, params=params)
         sim_share = float((result.completion_period >= 0).mean())
         completed = sim_share >= 0.5
