@@ -649,11 +649,16 @@ def scenario_from_data(data: Any, source: str | None = None, where: _Located | N
         )
     # a case's actor profiles become parameters first (see io/actors.py)
     actor_problems: list[Problem] = []
+    context: dict[str, Lenient] = {}
     if uses_actors(data):
         data = dict(data)
+        before = set(data["parameters"]) if isinstance(data.get("parameters"), dict) else set()
         actor_problems = expand_actors(data)
+        after = set(data["parameters"]) if isinstance(data.get("parameters"), dict) else set()
+        if before - after:  # parameters whose profile is missing: their uses are not judged
+            context = {LENIENT_CONTEXT: Lenient(params=frozenset(str(n) for n in before - after))}
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         problems, errors, renames = _problems_from_validation(exc, data, where)
         problems += _salvage(data, errors, renames, where)
