@@ -73,6 +73,13 @@ def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float,
     if n == 0:
         return (0.0, 1.0)
     p = successes / n
+    if successes <= 0 or successes >= n:  # exact at the edges (no rounding past the share)
+        lo, hi = _wilson_bounds(p, n, z)
+        return (0.0, hi) if successes <= 0 else (lo, 1.0)
+    return _wilson_bounds(p, n, z)
+
+
+def _wilson_bounds(p: float, n: int, z: float) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
@@ -264,18 +271,16 @@ def _breach_step(resolved: Scenario, schedule: str, party: str, period: int) -> 
     return max(candidates, key=lambda cid: _own_cost(resolved, cid, party, discount))
 
 
-def _first_violation(report: EnforcementReport) -> tuple[str, int, str] | None:
-    best: tuple[int, float, str, str] | None = None
-    for pid, value in report.participation.items():
-        if value < -TOLERANCE:
-            cand = (0, value, pid, "participation")
-            best = cand if best is None or cand[:2] < best[:2] else best
-    for c in report.violations:
-        cand = (c.period, c.slack, c.party, c.plan)
-        best = cand if best is None or cand[:2] < best[:2] else best
-    if best is None:
+def _first_violation(report: EnforcementReport, parties: Sequence[str]) -> tuple[str, int, str] | None:
+    """(party, period, plan) of the earliest failing constraint; ties go to the smallest slack,
+    then to the party listed first. A participation value below zero counts as period 0."""
+    failing = [(0, value, parties.index(pid), pid, "participation") for pid, value in report.participation.items()]
+    failing = [f for f in failing if f[1] < -TOLERANCE]
+    failing += [(c.period, c.slack, parties.index(c.party), c.party, c.plan) for c in report.violations]
+    if not failing:
         return None
-    return best[2], best[0], best[3]
+    period, _, _, party, plan = min(failing)
+    return party, period, plan
 
 
 def predict(
@@ -288,7 +293,7 @@ def predict(
     """The model's prediction for case ``scn`` at one parameter point (best values by default)."""
     schedule = _schedule_name(scn)
     report = check(scn, schedule, params=params, explain=False)
-    first = _first_violation(report)
+    first = _first_violation(report, scn.party_ids)
     breach: Breach | None = None
     plan: str | None = None
     if first is not None:
