@@ -72,7 +72,8 @@ def test_every_number_is_a_sourced_parameter_and_every_step_has_a_kind(name: str
         assert c.source in scn.sources, f"{name}: {c.id} cites {c.source!r}"
     out = scn.outcome
     assert out is not None
-    assert out.sources and all(key in scn.sources for key in out.sources)
+    assert out.sources
+    assert all(key in scn.sources for key in out.sources)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -91,7 +92,8 @@ def test_actor_parameters_come_from_the_profiles(name: str) -> None:
         assert not isinstance(profile, str)
         assert scn.parameters[pname].value == profile.parameters[key].value
         assert scn.parameters[pname].range == profile.parameters[key].range
-        assert scn.parameters[pname].source and scn.parameters[pname].source.startswith("Actor profile")
+        assert scn.parameters[pname].source
+        assert scn.parameters[pname].source.startswith("Actor profile")
     for party in scn.parties:
         assert isinstance(party.discount, detente.core.expr.Expr), f"{name}: {party.id} discount is not a parameter"
         assert party.discount.source in refs, f"{name}: {party.id} discount is not from a profile"
@@ -107,7 +109,8 @@ def test_the_dprk_shares_one_profile_across_every_case() -> None:
         assert scn.parameters[discount.source].value == dprk.parameters["discount"].value
         assert scn.parameters[discount.source].range == dprk.parameters["discount"].range
         env = scn.environment
-        assert env is not None and "DPRK" in env.hazard
+        assert env is not None
+        assert "DPRK" in env.hazard
 
 
 def test_profiles_are_valid_and_sourced() -> None:
@@ -116,10 +119,12 @@ def test_profiles_are_valid_and_sourced() -> None:
         profile = load_profile(name)
         assert not isinstance(profile, str), profile
         for pname, p in profile.parameters.items():
-            assert p.range is not None and p.source, f"{name}.{pname}"
+            assert p.range is not None, f"{name}.{pname}"
+            assert p.source, f"{name}.{pname}"
             assert p.range[0] <= p.value <= p.range[1]
     china = load_profile("china")
-    assert not isinstance(china, str) and "leakage" in china.parameters
+    assert not isinstance(china, str)
+    assert "leakage" in china.parameters
 
 
 def test_an_override_with_a_reason_is_kept_in_the_source() -> None:
@@ -144,7 +149,8 @@ schedule:
 """
     scn = detente.loads(text, "override.yaml")
     p = scn.parameters["dprk_discount"]
-    assert p.value == 0.95 and p.range == (0.9, 0.97)
+    assert p.value == 0.95
+    assert p.range == (0.9, 0.97)
     assert p.source is not None
     assert p.source.startswith("Override of the dprk profile (0.97, range [0.93, 0.99])")
     assert "grew more patient" in p.source
@@ -217,7 +223,8 @@ def test_recorded_breaches(library: dict[str, detente.Scenario]) -> None:
     for name in ("libya-2003", "inf-1987", "start-1991"):
         assert recorded(library[name]) is None
         out = library[name].outcome
-        assert isinstance(out, Outcome) and out.completed
+        assert isinstance(out, Outcome)
+        assert out.completed
 
 
 # --------------------------------------------------------------------------- prediction
@@ -256,7 +263,8 @@ def test_predicted_breach_is_the_checks_earliest_violation(name: str, library: d
     failing += [(0, v, order(p), p) for p, v in data["participation"].items() if v < -1e-9]
     pred = predict(scn)
     if not failing:
-        assert pred.first_breach is None and pred.self_enforcing
+        assert pred.first_breach is None
+        assert pred.self_enforcing
         return
     period, _, _, party = min(failing)
     assert pred.first_breach is not None
@@ -270,7 +278,8 @@ def test_the_simulation_decides_completion_only_for_self_enforcing_schedules(
     library: dict[str, detente.Scenario],
 ) -> None:
     pred = predict(library["jcpoa-2015"], seed=3)
-    assert pred.simulated_completion is not None and 0.0 <= pred.simulated_completion <= 1.0
+    assert pred.simulated_completion is not None
+    assert 0.0 <= pred.simulated_completion <= 1.0
     assert pred.completed == (pred.simulated_completion >= 0.5)
     assert predict(library["hanoi-2019"]).simulated_completion is None
 
@@ -313,7 +322,8 @@ def test_share_is_reproducible_and_in_its_interval(library: dict[str, detente.Sc
     a = backtest_case("six-party-2007", library["six-party-2007"], samples=12, seed=5)
     b = backtest_case("six-party-2007", library["six-party-2007"], samples=12, seed=5)
     assert a.share == b.share
-    assert a.share is not None and a.share_ci is not None
+    assert a.share is not None
+    assert a.share_ci is not None
     assert a.share_ci[0] <= a.share <= a.share_ci[1]
 
 
@@ -331,7 +341,8 @@ def test_backtest_json_contract() -> None:
         assert set(c["outcome"]) >= {"completed", "first_breach"}
         assert set(c["predicted"]) >= {"self_enforcing", "completed", "first_breach"}
         assert set(c["match"]) == {"completed", "party", "kind", "timing"}
-        assert isinstance(c["share"], float) and len(c["share_ci"]) == 2
+        assert isinstance(c["share"], float)
+        assert len(c["share_ci"]) == 2
         for fb in (c["outcome"]["first_breach"], c["predicted"]["first_breach"]):
             assert fb is None or set(fb) == {"party", "period", "step", "kind"}
     summary = data["summary"]
@@ -363,7 +374,8 @@ def test_backtest_report_page(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", "--backtest", "--samples", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     html = out.read_text()
-    assert 'data-spec="breakdown"' in html and "of 10 cases match at the best values" in html
+    assert 'data-spec="breakdown"' in html
+    assert "of 10 cases match at the best values" in html
     for name in CASES:
         assert name in html
 
