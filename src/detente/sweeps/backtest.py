@@ -283,6 +283,11 @@ def _first_violation(report: EnforcementReport, parties: Sequence[str]) -> tuple
     return party, period, plan
 
 
+def _resolved(scn: Scenario, params: Mapping[str, float] | None) -> Scenario:
+    """``scn`` with plain numbers at ``params`` (values outside a range widen it, as ``--set`` does)."""
+    return scn.with_overrides(dict(params)).resolve() if params else scn.resolve()
+
+
 def predict(
     scn: Scenario,
     params: Mapping[str, float] | None = None,
@@ -298,14 +303,14 @@ def predict(
     plan: str | None = None
     if first is not None:
         party, period, plan = first
-        resolved = scn.resolve(dict(params or {}))
+        resolved = _resolved(scn, params)
         step = _breach_step(resolved, schedule, party, period)
         if step is not None:
             breach = Breach(party, period, step, resolved.concession(step).kind)
     sim_share: float | None = None
     completed = False
     if report.self_enforcing:
-        last = max(int(_plain(s.period)) for s in scn.resolve(dict(params or {})).get_schedule(schedule))
+        last = max(int(_plain(s.period)) for s in _resolved(scn, params).get_schedule(schedule))
         result = simulate(scn, {}, episodes=episodes, seed=seed, schedule=schedule, horizon=last + TAIL, params=params)
         sim_share = float((result.completion_period >= 0).mean())
         completed = sim_share >= 0.5
