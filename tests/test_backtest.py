@@ -386,3 +386,33 @@ def test_backtest_on_a_subset_sums_up() -> None:
     assert res.summary()["matches_at_best"] == 1
     assert res.missed == ["libya-2003"]
     assert "libya-2003" in res.summary_line()
+
+
+#: What each miss would take (docs/cases.md, section 6): one parameter moved, the rest at
+#: their best values. (case, parameter, a value that matches, a value that does not).
+WHAT_IT_TAKES = [
+    ("hanoi-2019", "declaration_cost", 0.26, 0.24),
+    ("inf-1987", "inspections_value", 0.26, 0.25),
+    ("start-1991", "inspections_value", 0.23, 0.22),
+    ("libya-2003", "relief_cost_us", 0.01, 0.011),
+]
+
+
+@pytest.mark.parametrize(("name", "param", "fixed", "missed"), WHAT_IT_TAKES)
+def test_what_each_miss_would_take(name: str, param: str, fixed: float, missed: float) -> None:
+    scn = detente.load(name)
+    out = scn.outcome
+    assert out is not None
+    actual = recorded(scn)
+    assert all(compare(predict(scn, {param: fixed}), out, actual, 12).values())
+    assert not all(compare(predict(scn, {param: missed}), out, actual, 12).values())
+
+
+def test_new_start_can_match_completion_only_far_outside_the_range() -> None:
+    scn = detente.load("new-start-2010")
+    out = scn.outcome
+    assert out is not None
+    assert not predict(scn, {"inspections_value": 0.57}).completed
+    high = predict(scn, {"inspections_value": 0.58})
+    assert high.completed
+    assert not compare(high, out, recorded(scn), 12)["party"]  # Russia's 2023 breach is never predicted
