@@ -416,3 +416,15 @@ def test_new_start_can_match_completion_only_far_outside_the_range() -> None:
     high = predict(scn, {"inspections_value": 0.58})
     assert high.completed
     assert not compare(high, out, recorded(scn), 12)["party"]  # Russia's 2023 breach is never predicted
+
+
+def test_schema_knows_actors_kinds_and_outcomes() -> None:
+    from detente.io.schema import scenario_json_schema
+
+    schema = scenario_json_schema()
+    assert set(schema["properties"]["actors"]["additionalProperties"]["enum"]) == set(profile_names())
+    refs = schema["properties"]["parameters"]["additionalProperties"]["anyOf"]
+    assert {"$ref": "#/$defs/ProfileParameter"} in refs
+    assert schema["$defs"]["ProfileParameter"]["required"] == ["from"]
+    assert "outcome" in schema["properties"]
+    assert set(schema["$defs"]["Concession"]["properties"]["kind"]["anyOf"][0]["enum"]) == set(KINDS)

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from ..core.actors import OVERRIDABLE, ActorProfile
 from ..core.errors import Loc, Problem, did_you_mean
 
-__all__ = ["expand_actors", "load_profile", "profile_names", "uses_actors"]
+__all__ = ["expand_actors", "extend_schema", "load_profile", "profile_names", "uses_actors"]
 
 
 def uses_actors(data: dict[str, Any]) -> bool:
@@ -160,3 +160,37 @@ def expand_actors(data: dict[str, Any]) -> list[Problem]:
     if sources:
         data["sources"] = sources
     return problems
+
+
+def extend_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add ``actors:`` and ``{from: ACTOR.parameter}`` parameters to a scenario JSON Schema."""
+    schema.setdefault("properties", {})["actors"] = {
+        "type": "object",
+        "title": "Actors",
+        "description": "Actor profiles used by this case: {ACTOR: profile name}, e.g. {DPRK: dprk}.",
+        "additionalProperties": {"type": "string", "enum": list(profile_names())},
+    }
+    schema.setdefault("$defs", {})["ProfileParameter"] = {
+        "type": "object",
+        "title": "ProfileParameter",
+        "description": "A parameter taken from an actor profile; an override of value or range needs a reason.",
+        "properties": {
+            "from": {"type": "string", "pattern": "^[^.]+\\.[^.]+$"},
+            "value": {"type": "number"},
+            "range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+            "distribution": {"enum": ["uniform", "triangular", "normal"]},
+            "integer": {"type": "boolean"},
+            "unit": {"type": "string"},
+            "description": {"type": "string"},
+            "source": {"type": "string"},
+            "reason": {"type": "string", "minLength": 1},
+        },
+        "required": ["from"],
+        "additionalProperties": False,
+    }
+    params = schema.get("properties", {}).get("parameters")
+    if isinstance(params, dict) and "additionalProperties" in params:
+        params["additionalProperties"] = {
+            "anyOf": [params["additionalProperties"], {"$ref": "#/$defs/ProfileParameter"}]
+        }
+    return schema
