@@ -428,3 +428,40 @@ def test_schema_knows_actors_kinds_and_outcomes() -> None:
     assert schema["$defs"]["ProfileParameter"]["required"] == ["from"]
     assert "outcome" in schema["properties"]
     assert set(schema["$defs"]["Concession"]["properties"]["kind"]["anyOf"][0]["enum"]) == set(KINDS)
+
+
+_TEMPLATE = """name: dates
+period: month
+parties:
+  - {{id: US, discount: 0.9}}
+  - {{id: DPRK, discount: 0.9}}
+concessions:
+  - {{id: freeze, by: DPRK, kind: freeze, flow: {{US: 1, DPRK: -0.2}}}}
+schedule:
+  - {{period: 0, concession: freeze}}
+outcome:
+  signed: {signed}
+  start: {start}
+  completed: false
+  first_breach: {{party: DPRK, date: {breach}, step: freeze}}
+  exit: {{party: DPRK, date: {exit}}}
+  ended: {ended}
+"""
+
+
+@given(st.lists(st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)), min_size=5, max_size=5))
+@settings(max_examples=60, deadline=None)
+def test_outcome_dates_are_refused_exactly_when_out_of_order(dates: list[dt.date]) -> None:
+    signed, start, breach, exit_, ended = dates
+    text = _TEMPLATE.format(signed=signed, start=start, breach=breach, exit=exit_, ended=ended)
+    in_order = (
+        months_between(signed, start) >= 0 and start <= breach <= ended and start <= exit_ <= ended and breach <= exit_
+    )
+    if in_order:
+        scn = detente.loads(text, "dates.yaml")
+        assert scn.outcome is not None
+        assert scn.outcome.period(breach) == months_between(start, breach)
+    else:
+        with pytest.raises(detente.ScenarioError) as info:
+            detente.loads(text, "dates.yaml")
+        assert all(p.line is not None and p.loc[0] == "outcome" for p in info.value.problems)
