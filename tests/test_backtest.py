@@ -465,3 +465,18 @@ def test_outcome_dates_are_refused_exactly_when_out_of_order(dates: list[dt.date
         with pytest.raises(detente.ScenarioError) as info:
             detente.loads(text, "dates.yaml")
         assert all(p.line is not None and p.loc[0] == "outcome" for p in info.value.problems)
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n != "hanoi-2019"])
+def test_no_bare_numbers_in_values_and_reversals(name: str) -> None:
+    """Flows, one-time values, reversal costs and delays are parameters with sources (Hanoi keeps
+    the few fixed small values it always had, so that the numbers the README quotes stay put)."""
+    scn = detente.load(name)
+    for c in scn.concessions:
+        for key in ("flow", "once"):
+            for pid, v in getattr(c, key).items():
+                assert isinstance(v, detente.core.expr.Expr), f"{name}: {c.id}.{key}.{pid} = {v}"
+        if c.reversible is not None:
+            for key in ("delay", "cost"):
+                v = getattr(c.reversible, key)
+                assert isinstance(v, detente.core.expr.Expr) or v == 0, f"{name}: {c.id}.reversible.{key} = {v}"
