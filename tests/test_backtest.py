@@ -480,3 +480,9 @@ def test_no_bare_numbers_in_values_and_reversals(name: str) -> None:
             for key in ("delay", "cost"):
                 v = getattr(c.reversible, key)
                 assert isinstance(v, detente.core.expr.Expr) or v == 0, f"{name}: {c.id}.reversible.{key} = {v}"
+
+
+def test_readme_states_the_backtest_result(library: dict[str, detente.Scenario]) -> None:
+    readme = (SRC.parent.parent / "README.md").read_text()
+    matched = sum(all(compare(predict(s), s.outcome, recorded(s), 12).values()) for s in library.values() if s.outcome)
+    assert f"{matched} of {len(library)} cases match on every count at the best" in readme.replace("\n", " ")
