@@ -486,3 +486,10 @@ def test_readme_states_the_backtest_result(library: dict[str, detente.Scenario])
     readme = (SRC.parent.parent / "README.md").read_text()
     matched = sum(all(compare(predict(s), s.outcome, recorded(s), 12).values()) for s in library.values() if s.outcome)
     assert f"{matched} of {len(library)} cases match on every count at the best" in readme.replace("\n", " ")
+
+
+def test_report_without_a_scenario_or_backtest_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["report"])
+    assert result.exit_code == 2
+    assert "--backtest" in result.output
+    assert "Traceback" not in result.output
