@@ -249,6 +249,17 @@ def _own_cost(resolved: Scenario, cid: str, party: str, discount: float) -> floa
     return flow / (1.0 - discount) + once
 
 
+def _fragile(resolved: Scenario, cid: str, discount: float) -> bool:
+    """Whether undoing ``cid`` pays its giver on its own (MODEL.md section 3, same tolerance)."""
+    c = resolved.concession(cid)
+    if c.reversible is None:
+        return False
+    flow = -_plain(c.flow.get(c.by, 0.0))
+    cost = _plain(c.reversible.cost)
+    gain = flow * discount ** _plain(c.reversible.delay) / (1.0 - discount) - cost
+    return bool(gain > 1e-9 * max(1.0, abs(cost), abs(flow) / (1.0 - discount)))
+
+
 def _breach_step(resolved: Scenario, schedule: str, party: str, period: int) -> str | None:
     """The step ``party`` saves by deviating at ``period`` (see the module docstring)."""
     steps = resolved.get_schedule(schedule)
@@ -263,7 +274,7 @@ def _breach_step(resolved: Scenario, schedule: str, party: str, period: int) -> 
             dict.fromkeys(
                 s.concession
                 for s in own
-                if int(_plain(s.period)) < period and resolved.concession(s.concession).reversible is not None
+                if int(_plain(s.period)) < period and _fragile(resolved, s.concession, discount)
             )
         )
     if not candidates:
