@@ -37,6 +37,26 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        sys.stdout.write(f"detente {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print detente's version and exit.", is_eager=True, callback=_show_version),
+    ] = False,
+) -> None:
+    """Design and stress-test phased, reciprocal agreements between adversaries: check whether a phasing is
+    self-enforcing, design the fastest one that is, and see why."""
+
+
 ScenarioArg = Annotated[str, typer.Argument(help="A scenario file (YAML) or a built-in case name, e.g. hanoi-2019.")]
 ScheduleOpt = Annotated[
     str | None, typer.Option("--schedule", "-s", help="Which named schedule to use (default: all, or the only one).")
