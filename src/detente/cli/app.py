@@ -69,13 +69,23 @@ SetOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Print tables at their natural width instead of fitting the terminal.")
+]
+
+#: The width ``--wide`` gives the console: tables print at their natural width up to this.
+WIDE = 1000
 
 
-def _console(stderr: bool = False) -> Console:
-    """A Rich console; the error console never wraps lines, so FILE:LINE:COL stays whole."""
+def _console(stderr: bool = False, *, wide: bool = False) -> Console:
+    """A Rich console; the error console never wraps lines, so FILE:LINE:COL stays whole.
+
+    ``:name:`` in text is never turned into an emoji, and ``wide`` lifts the terminal's width
+    so that tables print unwrapped.
+    """
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
+    return Console(stderr=stderr, highlight=False, soft_wrap=stderr, emoji=False, width=WIDE if wide else None)
 
 
 def _fail(message: str, code: int = 2) -> None:

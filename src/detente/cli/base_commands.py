@@ -14,6 +14,7 @@ from .app import (
     ScenarioArg,
     ScheduleOpt,
     SetOpt,
+    WideOpt,
     _console,
     _guard,
     _load,
@@ -27,7 +28,7 @@ from .app import (
 
 @app.command()
 @_guard
-def cases(json_out: JsonOpt = False) -> None:
+def cases(json_out: JsonOpt = False, wide: WideOpt = False) -> None:
     """List the built-in case library."""
     from ..io.yaml import builtin_cases
 
@@ -35,15 +36,16 @@ def cases(json_out: JsonOpt = False) -> None:
     if json_out:
         _print_json({"cases": [{"name": n, "title": t} for n, t in names.items()]})
         return
-    from rich.table import Table
+    from ..report.tables import FitTable
 
-    table = Table(title="Built-in cases", title_justify="left")
-    table.add_column("name", style="bold cyan")
+    table = FitTable(title="Built-in cases", wide=wide, markup=False)
+    table.add_column("name", style="bold cyan", key=True)
     table.add_column("title")
     for name, title in names.items():
         table.add_row(name, title)
-    _console().print(table)
-    _console().print("Use a name wherever a FILE is expected, e.g. [bold]detente show hanoi-2019[/].")
+    console = _console(wide=wide)
+    console.print(table)
+    console.print("Use a name wherever a FILE is expected, e.g. [bold]detente show hanoi-2019[/].")
 
 
 @app.command()
@@ -57,6 +59,7 @@ def validate(
 
     from ..core.errors import DetenteError, Problem, ScenarioError
     from ..io.yaml import load
+    from ..report.tables import plural
 
     results: list[dict[str, Any]] = []
     failed = False
@@ -78,9 +81,10 @@ def validate(
             if not json_out:
                 n_steps = sum(len(s) for _, s in scn.iter_schedules())
                 _console().print(
-                    f"[green]valid:[/] {escape(f)}: {escape(scn.name)} ({len(scn.parties)} parties, "
-                    f"{len(scn.concessions)} concessions, {len(scn.schedule_names)} schedules, "
-                    f"{n_steps} steps, {len(scn.parameters)} parameters)"
+                    f"[green]valid:[/] {escape(f)}: {escape(scn.name)} "
+                    f"({plural(len(scn.parties), 'party', 'parties')}, "
+                    f"{plural(len(scn.concessions), 'concession')}, {plural(len(scn.schedule_names), 'schedule')}, "
+                    f"{plural(n_steps, 'step')}, {plural(len(scn.parameters), 'parameter')})"
                 )
     if json_out:
         _print_json({"files": results})
@@ -90,12 +94,12 @@ def validate(
 
 @app.command()
 @_guard
-def show(source: ScenarioArg, set_: SetOpt = None) -> None:
+def show(source: ScenarioArg, set_: SetOpt = None, wide: WideOpt = False) -> None:
     """Show a scenario: parties, concessions and each schedule as a timeline."""
     from ..report.terminal import render_scenario
 
     scn = _load(source, set_)
-    render_scenario(scn, _console())
+    render_scenario(scn, _console(wide=wide), wide=wide)
 
 
 @app.command()
@@ -126,6 +130,7 @@ def check(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 1 when a schedule is not self-enforcing.")
     ] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
     from ..analysis.enforcement import check as run_check
@@ -161,9 +166,9 @@ def check(
     else:
         from ..report.terminal import render_check
 
-        console = _console()
+        console = _console(wide=wide)
         for _, report, tips in reports:
-            render_check(scn, report, console, tipping=tips)
+            render_check(scn, report, console, tipping=tips, wide=wide)
     if strict and not all(r.self_enforcing for _, r, _ in reports):
         raise typer.Exit(1)
 
@@ -208,13 +213,18 @@ def design(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Stop the solver after this many seconds.")
     ] = None,
+    wide: WideOpt = False,
 ) -> None:
     """Find the fastest schedule that is self-enforcing at every step (MODEL.md §4)."""
     from ..design.milp import design as run_design
     from ..design.render import roadmap_lines
 
     scn = _load(source, set_)
-    result = run_design(scn, horizon, _parse_tranches(tranches), time_limit=time_limit)
+    from ..core.quiet import c_output_silenced
+
+    tranche_map = _parse_tranches(tranches)
+    with c_output_silenced():  # HiGHS prints debug lines from C
+        result = run_design(scn, horizon, tranche_map, time_limit=time_limit)
     if out is not None and result.schedule:
         from ..core.scenario import Scenario as _Scenario
         from ..io.yaml import dump
@@ -229,7 +239,7 @@ def design(
     else:
         from rich.markup import escape
 
-        console = _console()
+        console = _console(wide=wide)
         for line in roadmap_lines(result, scn):
             console.print(escape(line))
         if result.schedule:
@@ -238,7 +248,7 @@ def design(
             from ..report.terminal import render_check
 
             steps = [Step(period=t, concession=k, amount=a) for t, k, a in result.schedule]
-            render_check(scn, run_check(scn, steps), console)
+            render_check(scn, run_check(scn, steps), console, wide=wide)
     if out is not None:
         if result.schedule:
             _console(stderr=True).print(f"wrote {out} (check it with: detente check {out} --schedule designed)")
@@ -277,6 +287,7 @@ def simulate(
         typer.Option("--store", help="Run store file (default: DETENTE_STORE, else the user data directory)."),
     ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run in the run store.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Monte Carlo: strategies under late or wrong verification, domestic pressure and shocks."""
     from ..simulation.simulate import simulate as run_simulate
@@ -300,9 +311,10 @@ def simulate(
         return
     from ..report.terminal import render_simulation
 
-    render_simulation(scn, summary, _console())
+    console = _console(wide=wide)
+    render_simulation(scn, summary, console, wide=wide)
     if "run_id" in summary:
-        _console().print(f"stored as run {summary['run_id']} (detente runs show ID)")
+        console.print(f"stored as run {summary['run_id']} (detente runs show ID)", markup=False)
 
 
 @app.command()
@@ -328,6 +340,7 @@ def tournament(
     repetitions: Annotated[int, typer.Option("--repetitions", help="With --game: repetitions per match.")] = 10,
     noise: Annotated[float, typer.Option("--noise", help="With --game: probability a move is flipped.")] = 0.0,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Every strategy of one side against every strategy of the other: the outcome matrix."""
     from ..core.errors import UsageError
@@ -342,7 +355,7 @@ def tournament(
         else:
             from ..report.terminal import render_classic_tournament
 
-            render_classic_tournament(result.to_dict(), _console())
+            render_classic_tournament(result.to_dict(), _console(wide=wide), wide=wide)
         return
     if source is None:
         raise UsageError("give a scenario file or case name, or --game prisoners-dilemma")
@@ -367,7 +380,7 @@ def tournament(
     from ..report.terminal import render_tournament
 
     for payload in payloads:
-        render_tournament(payload, _console())
+        render_tournament(payload, _console(wide=wide), wide=wide)
 
 
 @app.command()
@@ -381,6 +394,7 @@ def match(
     repetitions: Annotated[int, typer.Option("--repetitions", help="Independent repetitions.")] = 1,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.")] = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """One classic repeated-game match (iterated prisoner's dilemma, R,S,T,P = 3,0,5,1)."""
     from ..simulation.classic import get_game, play_match
@@ -390,9 +404,6 @@ def match(
     if json_out:
         _print_json(data)
         return
-    console = _console()
-    scores = data["scores"]
-    console.print(f"[bold]{a}[/] vs [bold]{b}[/], {turns} turns, noise {noise:g}: scores {scores[0]:g} - {scores[1]:g}")
-    for key, value in data.items():
-        if key not in ("scores", "provenance", "scores_per_repetition"):
-            console.print(f"  {key}: {value}")
+    from ..report.terminal import render_match
+
+    render_match(data, _console(wide=wide), wide=wide)

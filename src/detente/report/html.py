@@ -263,13 +263,15 @@ def _roadmap_lines(result: Any, scn: Scenario) -> list[str]:
 def design_section(scn: Scenario, options: ReportOptions) -> dict[str, Any]:
     """The designed roadmap: the fastest self-enforcing schedule, or why there is none."""
     from ..analysis.enforcement import check
+    from ..core.quiet import c_output_silenced
     from ..core.scenario import Step
     from ..design.milp import design
 
     horizon = options.horizon
     if horizon is None and (scn.design is None or scn.design.horizon is None):
         horizon = 24
-    result = design(scn, horizon, None, time_limit=options.design_time_limit)
+    with c_output_silenced():  # HiGHS prints debug lines from C
+        result = design(scn, horizon, None, time_limit=options.design_time_limit)
     data = result.to_dict()
     section: dict[str, Any] = {
         "available": True,
