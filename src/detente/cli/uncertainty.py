@@ -426,14 +426,20 @@ def claims(
 
 def _render_claims(results: Any, run_ids: list[str], *, wide: bool = False) -> None:
     from rich.markup import escape
+    from rich.padding import Padding
+    from rich.text import Text
 
     console = _console(wide=wide)
+
+    def say(markup: str, indent: int = 2) -> None:  # wrapped lines keep the indentation
+        console.print(Padding(Text.from_markup(markup), (0, 0, 0, indent), expand=False))
+
     for r in results:
         colour = "green" if r.agrees and r.verdict in ("holds", "fails") else ("yellow" if r.agrees else "red")
         console.print(f"[bold]{escape(r.id)}[/]: {escape(r.text or r.statement)}")
         if r.text:
-            console.print(f"  [dim]{escape(r.statement)}[/]")
-        console.print(f"  [{colour}]{escape(r.message)}[/]")
+            say(f"[dim]{escape(r.statement)}[/]")
+        say(f"[{colour}]{escape(r.message)}[/]")
         drivers = [d for d in r.drivers if (d["total_order"] or 0.0) > 0.005][:4]
         if drivers:
             text = ", ".join(
@@ -441,18 +447,18 @@ def _render_claims(results: Any, run_ids: list[str], *, wide: bool = False) -> N
                 + (f" ± {d['total_order_ci']:.2f})" if d.get("total_order_ci") is not None else ")")
                 for d in drivers
             )
-            console.print(f"  driven by (Sobol total order): {escape(text)}")
+            say(f"driven by (Sobol total order): {escape(text)}")
         else:
-            console.print("  no parameter changes the verdict within its range")
+            say("no parameter changes the verdict within its range")
         for sentence in dict.fromkeys(t["sentence"] for t in r.tipping_points):
-            console.print(f"  tipping: {escape(sentence)}")
+            say(f"tipping: {escape(sentence)}")
         if r.undefined:
             failed = (
                 f"{r.undefined} point where an analysis failed counts"
                 if r.undefined == 1
                 else (f"{r.undefined:,} points where an analysis failed count")
             )
-            console.print(f"  [yellow]{failed} as 'does not hold'[/]")
+            say(f"[yellow]{failed} as 'does not hold'[/]")
         console.print()
     if run_ids:
         console.print(f"stored as run {escape(', '.join(run_ids))} (detente runs show ID)")

@@ -73,7 +73,8 @@ def render_scenario(scn: Scenario, console: Console, *, wide: bool = False) -> N
     head = Text(scn.name, style="bold")
     if scn.description:
         head.append("\n" + scn.description.strip(), style="dim")
-    console.print(Panel(head, subtitle=f"one period = one {scn.period}", expand=False))
+    # prose stays readable with --wide: the description wraps at 100 columns at most
+    console.print(Panel(head, subtitle=f"one period = one {scn.period}", expand=False, width=min(console.width, 100)))
 
     parties = FitTable(title="Parties", wide=wide, markup=False)
     parties.add_column("id", style="bold cyan", key=True)
