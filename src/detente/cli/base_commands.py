@@ -132,7 +132,7 @@ def check(
     ] = False,
     wide: WideOpt = False,
 ) -> None:
-    """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
+    """Is a schedule self-enforcing? Where does it break, for whom, and why (docs/model.md)."""
     from ..analysis.enforcement import check as run_check
 
     scn = _load(source, set_)
@@ -215,7 +215,7 @@ def design(
     ] = None,
     wide: WideOpt = False,
 ) -> None:
-    """Find the fastest schedule that is self-enforcing at every step (MODEL.md §4)."""
+    """Find the fastest schedule that is self-enforcing at every step (docs/design.md)."""
     from ..design.milp import design as run_design
     from ..design.render import roadmap_lines
 

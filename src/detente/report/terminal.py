@@ -197,10 +197,12 @@ def render_check(
     console.print(Panel(Group(*parts), title=Text(f"{title}: ") + verdict, title_align="left", expand=False))
 
 
-def _fmt_ci(stat: dict[str, Any]) -> str:
+def _fmt_ci(stat: dict[str, Any], *, percent: bool = False) -> str:
     if stat.get("mean") is None:
         return "-"
     lo, hi = stat["ci95"]
+    if percent:
+        return f"{stat['mean']:.1%} [{lo:.1%}, {hi:.1%}]"
     return f"{stat['mean']:.4g} [{lo:.4g}, {hi:.4g}]"
 
 
@@ -220,7 +222,7 @@ def render_simulation(scn: Scenario, summary: dict[str, Any], console: Console, 
             pid,
             row["strategy"],
             _fmt_ci(row["value"]),
-            _fmt_ci(row["package_in_force"]),
+            _fmt_ci(row["package_in_force"], percent=True),
             f"{row['first_breach_share']:.1%}",
         )
     console.print(table)
