@@ -219,3 +219,38 @@ def test_loopback_detection() -> None:
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.10", "example.org"))
+
+
+def test_roadmap_lines_are_numbered_as_what_they_are() -> None:
+    from detente.report.html import roadmap_parts
+
+    parts = roadmap_parts(
+        [
+            "The fastest self-enforcing schedule completes in month 20.",
+            "Phase 1, month 0: DPRK 50 % of Yongbyon dismantlement",
+            "Phase 2, month 1: DPRK 25 % of ICBM dismantlement",
+            "Smallest normalised slack: 0.1038.",
+            "Binding constraints:",
+            "  DPRK: participation, slack 9.007",
+        ]
+    )
+    assert parts["headline"] == "The fastest self-enforcing schedule completes in month 20."
+    assert [p["number"] for p in parts["phases"]] == [1, 2]
+    assert parts["notes"] == [
+        {"text": "Smallest normalised slack: 0.1038.", "items": []},
+        {"text": "Binding constraints:", "items": ["DPRK: participation, slack 9.007"]},
+    ]
+
+
+def test_report_lists_phases_by_their_numbers_and_notes_apart(hanoi_html: str) -> None:
+    import re
+
+    roadmap = hanoi_html[hanoi_html.index('id="design"') :]
+    roadmap = roadmap[: roadmap.index("</div>")]
+    items = re.findall(r'<li value="(\d+)"><span class="phase">Phase (\d+)</span>', roadmap)
+    assert items
+    assert all(a == b for a, b in items)
+    assert [int(a) for a, _ in items] == list(range(1, len(items) + 1))
+    ordered = roadmap[roadmap.index('<ol class="roadmap">') : roadmap.index("</ol>")]
+    assert "Smallest normalised slack" not in ordered
+    assert "Binding constraints" not in ordered

@@ -89,7 +89,7 @@ def timeline_spec(
     Irreversible steps are solid red, reversible ones blue with a dashed outline; the bar's
     opacity is the share in force, and a tick marks each step with its amount.
     """
-    data = [dict(r) for r in rows]
+    data = sorted((dict(r) for r in rows), key=lambda r: r.get("order", 0))  # the y axis follows this order
     if parties is None:
         parties = list(dict.fromkeys(r["party"] for r in data))
     kind_scale = {"domain": ["irreversible", "reversible"], "range": [IRREVERSIBLE_COLOR, REVERSIBLE_COLOR]}
@@ -107,7 +107,9 @@ def timeline_spec(
         "field": "label",
         "type": "nominal",
         "title": None,
-        "sort": {"field": "order", "op": "min"},
+        # the rows come in schedule order; sorting by a field would make Vega-Lite union sorted
+        # domains from the two layers' separate sources (a console warning per panel)
+        "sort": None,
         "axis": {"labelLimit": 220},
     }
     x_max = max((int(r["end"]) for r in data), default=1)
@@ -118,43 +120,48 @@ def timeline_spec(
         "scale": {"domain": [0, x_max], "nice": False},
         "axis": {"tickMinStep": 1, "format": "d"},
     }
-    spec: Spec = {
-        "data": {"values": data},
-        "facet": {"row": {"field": "party", "type": "nominal", "title": None, "sort": list(parties)}},
-        "resolve": {"scale": {"y": "independent"}},
-        "spec": {
-            "width": WIDTH,
-            "layer": [
-                {
-                    "mark": {"type": "bar", "height": {"band": 0.7}, "strokeWidth": 1.5},
-                    "encoding": {
-                        "y": y,
-                        "x": x,
-                        "x2": {"field": "end"},
-                        "color": {"field": "kind", "type": "nominal", "scale": kind_scale, "title": None},
-                        "stroke": {"field": "kind", "type": "nominal", "scale": kind_scale, "legend": None},
-                        "strokeDash": {
-                            "field": "kind",
-                            "type": "nominal",
-                            "scale": {"domain": ["irreversible", "reversible"], "range": [[1, 0], [4, 2]]},
-                            "legend": None,
-                        },
-                        "fillOpacity": {
-                            "field": "in_force",
-                            "type": "quantitative",
-                            "scale": {"domain": [0, 1], "range": [0.15, 0.9]},
-                            "legend": None,
-                        },
-                        "tooltip": tooltip,
-                    },
+    layers: list[Spec] = [
+        {
+            "mark": {"type": "bar", "height": {"band": 0.7}, "strokeWidth": 1.5},
+            "encoding": {
+                "y": y,
+                "x": x,
+                "x2": {"field": "end"},
+                "color": {"field": "kind", "type": "nominal", "scale": kind_scale, "title": None},
+                "stroke": {"field": "kind", "type": "nominal", "scale": kind_scale, "legend": None},
+                "strokeDash": {
+                    "field": "kind",
+                    "type": "nominal",
+                    "scale": {"domain": ["irreversible", "reversible"], "range": [[1, 0], [4, 2]]},
+                    "legend": None,
                 },
-                {
-                    "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 10, "color": "#222"},
-                    "encoding": {"y": y, "x": x, "text": {"field": "in_force_text"}, "tooltip": tooltip},
+                "fillOpacity": {
+                    "field": "in_force",
+                    "type": "quantitative",
+                    "scale": {"domain": [0, 1], "range": [0.15, 0.9]},
+                    "legend": None,
                 },
-            ],
+                "tooltip": tooltip,
+            },
         },
-    }
+        {
+            "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 10, "color": "#222"},
+            "encoding": {"y": y, "x": x, "text": {"field": "in_force_text"}, "tooltip": tooltip},
+        },
+    ]
+    # one chart per party, stacked (a facet with independent y scales makes Vega-Lite warn in
+    # the console for every panel); each chart lists only its party's concessions
+    panels: list[Spec] = [
+        {
+            "title": {"text": party, "fontSize": 12, "anchor": "start"},
+            "width": WIDTH,
+            "transform": [{"filter": {"field": "party", "equal": party}}],
+            "layer": layers,
+        }
+        for party in parties
+        if any(r["party"] == party for r in data)
+    ]
+    spec: Spec = {"data": {"values": data}, "vconcat": panels, "resolve": {"scale": {"y": "independent"}}}
     return finish(
         spec,
         title,

@@ -45,7 +45,8 @@ def outcomes_spec(rows: Sequence[Mapping[str, Any]], *, title: str = "Outcomes p
     data = [dict(r) for r in rows if r.get("n")]
     parties = list(dict.fromkeys(r["party"] for r in data))
     labels = list(dict.fromkeys(r["label"] for r in data))
-    y = {"field": "label", "type": "nominal", "title": "strategies", "sort": labels, "axis": {"labelLimit": 260}}
+    # the labels name the strategies; an axis title would overlap the longest of them
+    y = {"field": "label", "type": "nominal", "title": None, "sort": labels, "axis": {"labelLimit": 300}}
     tooltip = [
         {"field": "label", "title": "strategies"},
         {"field": "party"},
@@ -109,8 +110,10 @@ def tournament_spec(result: Mapping[str, Any], *, title: str | None = None) -> S
     ]
     if result.get("crisis_rate") is not None:
         metrics.append(("crisis rate", result["crisis_rate"], "reds", ".0%", [0.0, 1.0]))
-    side = max(150, min(260, 28 * len(cols)))
-    for name, grid, scheme, fmt, domain in metrics:
+    side = max(150, min(270, 30 * len(cols)))  # about 30 px a cell, so that its number fits
+    for i, (name, grid, scheme, fmt, domain) in enumerate(metrics):
+        # the row labels once, on the first panel: the three panels then fit a 1,280 px window
+        row_axis: Spec = {} if i == 0 else {"axis": {"labels": False, "ticks": False}, "title": None}
         cells = []
         for r, rs in enumerate(rows_):
             for c, cs in enumerate(cols):
@@ -126,7 +129,7 @@ def tournament_spec(result: Mapping[str, Any], *, title: str | None = None) -> S
                     {
                         "mark": "rect",
                         "encoding": {
-                            "y": {"field": "row", "type": "nominal", "sort": rows_, "title": row_title},
+                            "y": {"field": "row", "type": "nominal", "sort": rows_, "title": row_title, **row_axis},
                             "x": {"field": "column", "type": "nominal", "sort": cols, "title": col_title},
                             "color": {
                                 "field": "value",

@@ -26,6 +26,11 @@ def _ci_pair(value: Any, centre: float | None) -> tuple[float | None, float | No
     return centre - half, centre + half
 
 
+def _unit(x: float | None) -> float | None:
+    """``x`` clamped to [0, 1], the range a Sobol index is drawn in."""
+    return None if x is None else min(1.0, max(0.0, x))
+
+
 def sobol_spec(result: Mapping[str, Any], *, title: str | None = None) -> Spec:
     """First- and total-order Sobol indices per parameter, largest total order first.
 
@@ -37,7 +42,20 @@ def sobol_spec(result: Mapping[str, Any], *, title: str | None = None) -> Spec:
         for key, label in (("first_order", "first order"), ("total_order", "total order")):
             value = num(p.get(key))
             lo, hi = _ci_pair(p.get(f"{key}_ci"), value)
-            rows.append({"parameter": p["parameter"], "index": label, "value": value, "lo": lo, "hi": hi})
+            rows.append(
+                {
+                    "parameter": p["parameter"],
+                    "index": label,
+                    "value": value,
+                    "lo": lo,
+                    "hi": hi,
+                    # drawn within the axis: small samples give estimates and intervals beyond [0, 1],
+                    # which would otherwise widen the figure and strike through the labels
+                    "bar": _unit(value),
+                    "lo_drawn": _unit(lo),
+                    "hi_drawn": _unit(hi),
+                }
+            )
     order = [
         p["parameter"] for p in sorted(result.get("parameters", []), key=lambda p: -(num(p.get("total_order")) or 0.0))
     ]
@@ -54,12 +72,12 @@ def sobol_spec(result: Mapping[str, Any], *, title: str | None = None) -> Spec:
         "height": {"step": 12},
         "layer": [
             {
-                "mark": "bar",
+                "mark": {"type": "bar", "clip": True},
                 "encoding": {
                     "y": y,
                     "yOffset": {"field": "index", "sort": ["first order", "total order"]},
                     "x": {
-                        "field": "value",
+                        "field": "bar",
                         "type": "quantitative",
                         "title": "Sobol index",
                         "scale": {"domain": [0, 1]},
@@ -75,20 +93,25 @@ def sobol_spec(result: Mapping[str, Any], *, title: str | None = None) -> Spec:
                 },
             },
             {
-                "mark": {"type": "rule", "color": "#333"},
+                "mark": {"type": "rule", "color": "#333", "clip": True},
                 "transform": [{"filter": "datum.lo != null"}],
                 "encoding": {
                     "y": y,
                     "yOffset": {"field": "index", "sort": ["first order", "total order"]},
-                    "x": {"field": "lo", "type": "quantitative"},
-                    "x2": {"field": "hi"},
+                    "x": {"field": "lo_drawn", "type": "quantitative"},
+                    "x2": {"field": "hi_drawn"},
                 },
             },
         ],
     }
     head = title or f"Global sensitivity of {result.get('output', 'the output')}"
     return finish(
-        spec, head, "share of the output's variance due to each parameter (total order includes interactions)"
+        spec,
+        head,
+        [
+            "share of the output's variance due to each parameter (total order includes interactions);",
+            "lines: 95 % intervals, drawn within [0, 1] (the tooltip gives the estimates as computed)",
+        ],
     )
 
 
@@ -259,7 +282,7 @@ def claims_spec(claims: Sequence[Mapping[str, Any]], *, title: str = "How robust
                 },
             },
             {
-                "mark": {"type": "rule", "color": "#222", "strokeWidth": 1.5},
+                "mark": {"type": "rule", "color": "#222", "strokeWidth": 1.5, "clip": True},
                 "transform": [{"filter": "datum.lo != null"}],
                 "encoding": {"y": y, "x": {**x, "field": "lo"}, "x2": {"field": "hi"}},
             },

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import platform
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -260,6 +261,26 @@ def _roadmap_lines(result: Any, scn: Scenario) -> list[str]:
     return list(roadmap_lines(result, scn))
 
 
+_PHASE = re.compile(r"^Phase (\d+), (.*)$")
+
+
+def roadmap_parts(lines: Sequence[str]) -> dict[str, Any]:
+    """The roadmap's lines as what they are: the headline, the phases (numbered by their own
+    numbers) and the notes after them (a line ending in ':' heads the indented lines below it)."""
+    head = lines[0] if lines else ""
+    phases: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    for line in lines[1:]:
+        m = _PHASE.match(line)
+        if m and not notes:
+            phases.append({"number": int(m.group(1)), "text": m.group(2)})
+        elif line.startswith((" ", "\t")) and notes:
+            notes[-1]["items"].append(line.strip())
+        else:
+            notes.append({"text": line.strip(), "items": []})
+    return {"headline": head, "phases": phases, "notes": notes}
+
+
 def design_section(scn: Scenario, options: ReportOptions) -> dict[str, Any]:
     """The designed roadmap: the fastest self-enforcing schedule, or why there is none."""
     from ..analysis.enforcement import check
@@ -280,6 +301,7 @@ def design_section(scn: Scenario, options: ReportOptions) -> dict[str, Any]:
         "completion_period": result.completion_period,
         "message": result.message,
         "roadmap": _roadmap_lines(result, scn),
+        **roadmap_parts(_roadmap_lines(result, scn)),
         "result": json_safe(data),
         "figures": {},
     }
