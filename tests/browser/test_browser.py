@@ -131,16 +131,39 @@ def test_the_report_renders_offline(browser: Any, tmp_path: Path) -> None:
     page = context.new_page()
     requests: list[str] = []
     errors: list[str] = []
+    console: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type in ("warning", "error") and console.append(f"{m.type}: {m.text}"))
     page.goto(out.as_uri())
     page.wait_for_selector("body[data-figures=ready]", timeout=30_000)
     assert requests == [out.as_uri()]
     assert errors == []
     assert page.locator(".figure svg.marks").count() >= 10
     assert page.locator(".figure.failed").count() == 0
+    assert console == []  # no Vega warning, no error
+    # every figure fits the 1,200 px window (no horizontal scrolling)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1200
     shoot(page, "report")
     page.locator("#schedule-us-big-deal").scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, -60)")
     shoot(page, "report-schedule")
+    context.close()
+
+
+def test_the_main_page_logs_no_warning_or_error(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    console: list[str] = []
+    pg.on("console", lambda m: m.type in ("warning", "error") and console.append(f"{m.type}: {m.text}"))
+    pg.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    pg.set_default_timeout(20_000)
+    pg.goto(server + "/")
+    pg.wait_for_selector("body[data-ready=true]")
+    choose_hanoi(pg)
+    pg.select_option("#schedule-select", "phased")
+    run_check(pg)
+    pg.wait_for_selector("#fig-timeline svg.marks")
+    pg.wait_for_selector("#fig-slack svg.marks")
+    assert console == []
     context.close()
