@@ -2,8 +2,8 @@
 
 The README's fenced ``console`` blocks are parsed: every ``$ detente ...`` command is run
 through the CLI (from the repository's root, in a scratch store), the lines shown under it
-must appear in its output in order (``...`` skips lines), a ``# comment`` with a number must
-be in its output, and each ``> quoted`` paragraph must be in the output of the command just
+must appear in its output in order (``...`` skips lines), every number in a ``# comment``
+must be in its output, and each ``> quoted`` paragraph must be in the output of the command just
 above it. The prose's numbers are read from the README by the patterns in :data:`PROSE` and
 recomputed from the code, so the prose cannot drift: when the model changes a number, the
 README must change with it. :func:`test_every_number_in_the_prose_is_checked` fails on a
@@ -256,8 +256,30 @@ def test_every_readme_command_runs_and_shows_what_the_readme_shows(cmd: Command,
         assert lines[i] == want, f"README line {cmd.line}: expected {want!r}, got:\n{output}"
         i += 1
         skipping = False
-    if re.search(r"\d", cmd.comment):
-        assert flat(cmd.comment) in flat(output), f"README line {cmd.line}: {cmd.comment!r} not in:\n{output}"
+    printed = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", flat(output).replace("−", "-"))]
+    for number in re.findall(r"-?\d+(?:\.\d+)?", cmd.comment):  # each number of the `# comment`
+        assert same_number(number, printed), (
+            f"README line {cmd.line}: {number} (in {cmd.comment!r}) is not in the output:\n{output}"
+        )
+
+
+def same_number(quoted: str, printed: list[float]) -> bool:
+    """``quoted`` is one of the ``printed`` numbers: equal, or (with three significant digits or
+    more) the printed number rounded to the quoted decimals, e.g. 0.5625 for 0.562500."""
+    value = float(quoted)
+    if value in printed:
+        return True
+    decimals = len(quoted.partition(".")[2])
+    digits = len(quoted.lstrip("-").replace(".", "").lstrip("0"))
+    return digits >= 3 and any(round(p, decimals) == value for p in printed)
+
+
+def test_same_number() -> None:
+    assert same_number("0.5625", [0.5625])
+    assert same_number("0.5625", [0.56250001])
+    assert not same_number("0.5625", [0.5626])
+    assert not same_number("1", [1.2])
+    assert same_number("-0.25", [-0.25])
 
 
 def test_the_commands_not_run_are_named() -> None:

@@ -92,6 +92,6 @@ def test_no_test_asserts_on_wall_clock_time() -> None:
 
 def test_command_modules_keep_annotations_evaluated() -> None:
     """String annotations make every `detente` start resolve them (benchmarks/bench_startup.py)."""
-    for name in ("base_commands", "uncertainty", "web"):
+    for name in ("base_commands", "uncertainty", "web", "theory"):
         text = (ROOT / "src" / "detente" / "cli" / f"{name}.py").read_text(encoding="utf-8")
         assert "\nfrom __future__ import annotations" not in text, name
