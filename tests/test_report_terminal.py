@@ -237,3 +237,33 @@ def test_plural() -> None:
     assert plural(0, "schedule") == "0 schedules"
     assert plural(2, "party", "parties") == "2 parties"
     assert plural(1024, "point") == "1,024 points"
+
+
+def test_report_prints_no_solver_chatter(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    run = subprocess.run(
+        [sys.executable, "-m", "detente", "report", "hanoi-2019", "--no-claims", "--episodes", "5", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Highs" not in run.stdout + run.stderr
+    assert out.exists()
+
+
+def test_scenario_text_is_printed_as_text_not_markup_or_emoji(tmp_path: Path) -> None:
+    path = tmp_path / "markup.yaml"
+    path.write_text(
+        "name: '[bold]Markup[/bold] :x:'\n"
+        "parties:\n"
+        "  - {id: A, name: '[link=http://evil.example/x]Alpha[/link]', discount: 0.9}\n"
+        "  - {id: B, name: ':x: Beta', discount: 0.9}\n"
+        "concessions: [{id: x, by: A, name: '[red]x[/red]', flow: {B: 1, A: -0.1}}]\n"
+        "schedules: {only: [{period: 0, concession: x}]}\n",
+        encoding="utf-8",
+    )
+    out = run80("show", str(path))
+    for text in ("[link=http://evil.example/x]Alpha[/link]", ":x: Beta", "[red]x[/red]", "[bold]Markup[/bold] :x:"):
+        assert text in out, text
+    assert "❌" not in out
