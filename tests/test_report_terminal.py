@@ -208,10 +208,13 @@ CELL = st.lists(WORD, min_size=0, max_size=6).map(" ".join)
     headers=st.lists(WORD, min_size=1, max_size=6),
     data=st.data(),
     width=st.integers(min_value=30, max_value=140),
+    show_header=st.booleans(),
 )
-def test_fit_table_never_cuts_a_word_and_fits_when_it_can(headers: list[str], data: st.DataObject, width: int) -> None:
+def test_fit_table_never_cuts_a_word_and_fits_when_it_can(
+    headers: list[str], data: st.DataObject, width: int, show_header: bool
+) -> None:
     rows = data.draw(st.lists(st.lists(CELL, min_size=len(headers), max_size=len(headers)), max_size=5))
-    table = FitTable(title="t", markup=False)
+    table = FitTable(title="t", markup=False, show_header=show_header)
     for i, h in enumerate(headers):
         table.add_column(h, key=i == 0)
     for row in rows:

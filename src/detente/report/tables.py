@@ -176,6 +176,18 @@ class FitTable:
         for row in self.rows:
             head = Text(" ").join(row[i] for i in keys)
             head.stylize("bold")
+            if not self.show_header:  # a list of fields: "field: value", wrapped under the value
+                value = Text("; ").join(c for i, c in enumerate(row) if i not in keys and c.plain.strip())
+                plain = value.plain.replace("\n", "; ")
+                lines = _wrap_words(plain, width, f"{head.plain}: ", "    ")
+                if cell_len(lines[0]) > width:  # a long field name: the value goes below it
+                    yield head
+                    lines = ["    " + line.lstrip() for line in _wrap_words(plain, width, "    ", "    ")]
+                    yield from (Text(line) for line in lines)
+                    continue
+                for n, line in enumerate(lines):
+                    yield Text.assemble(head, line[len(head.plain) :]) if n == 0 else Text(line)
+                continue
             yield head
             for i, col in enumerate(self.columns):
                 if i in keys or row[i].plain.strip() in ("", "-"):
