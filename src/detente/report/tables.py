@@ -16,7 +16,7 @@ when it is rendered, from the width it is given (the terminal, or the inside of 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -238,8 +238,3 @@ def _wrapped(label: str, cell: Text, width: int) -> Iterable[Text]:
         else:
             out += [Text(w) for w in wrapped]
     return out
-
-
-def rows_of(table: FitTable) -> Sequence[Sequence[str]]:
-    """The plain text of every cell (for tests and JSON-free output)."""
-    return [[c.plain for c in row] for row in table.rows]

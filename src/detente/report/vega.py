@@ -42,6 +42,7 @@ CONFIG: Spec = {
 
 
 def finish(spec: Spec, title: str, subtitle: str | Sequence[str] | None = None) -> Spec:
+    """``spec`` with its title (and subtitle lines), the house style, a white background and padding."""
     head: Spec = {"text": title}
     if subtitle:
         head["subtitle"] = subtitle
