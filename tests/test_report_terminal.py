@@ -270,3 +270,19 @@ def test_scenario_text_is_printed_as_text_not_markup_or_emoji(tmp_path: Path) ->
     for text in ("[link=http://evil.example/x]Alpha[/link]", ":x: Beta", "[red]x[/red]", "[bold]Markup[/bold] :x:"):
         assert text in out, text
     assert "❌" not in out
+
+
+def test_silencing_is_left_alone_off_the_main_thread(capfd: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from detente.core.quiet import c_output_silenced
+
+    def job() -> None:
+        with c_output_silenced():
+            sys.stdout.write("from a job thread\n")
+            sys.stdout.flush()
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert "from a job thread" in capfd.readouterr().out

@@ -6,6 +6,10 @@ cannot reach. :func:`c_output_silenced` points the descriptors at the null devic
 duration of a call, flushing C's buffers before it gives them back, so nothing written inside
 leaks out afterwards. Python-level output inside the block is silenced too; exceptions pass
 through unchanged.
+
+Descriptors belong to the whole process, so silencing happens on the main thread only: a web
+server's job threads (which run the designer too) would otherwise mute every other request's
+logging for as long as a solve takes. There the block runs as is.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -26,7 +31,11 @@ def _flush_c_stdio() -> None:
 
 @contextmanager
 def c_output_silenced(fds: tuple[int, ...] = (1, 2)) -> Iterator[None]:
-    """Point the file descriptors ``fds`` (default stdout and stderr) at the null device."""
+    """Point the file descriptors ``fds`` (default stdout and stderr) at the null device
+    (on the main thread; elsewhere a no-op, see the module's docstring)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     for stream in (sys.stdout, sys.stderr):
         with suppress(AttributeError, ValueError, OSError):  # a closed or odd stream
             stream.flush()
