@@ -79,7 +79,7 @@ class FitTable:
     def _text(self, cell: Cell) -> Text:
         if isinstance(cell, Text):
             return cell
-        return Text.from_markup(cell) if self.markup else Text(cell)
+        return Text.from_markup(cell, emoji=False) if self.markup else Text(cell)
 
     # ------------------------------------------------------------------ measuring
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
@@ -214,18 +215,25 @@ def render_simulation(scn: Scenario, summary: dict[str, Any], console: Console, 
         wide=wide,
         markup=False,
     )
+    against = "no_deal" in summary
     table.add_column("party", key=True)
-    for col in ("strategy", "value (95% CI)", "package in force", "first to breach"):
+    cols = ["strategy", "value (95% CI)"] + (["value vs no deal (95% CI)"] if against else [])
+    for col in (*cols, "package in force", "first to breach"):
         table.add_column(col)
     for pid, row in summary["parties"].items():
+        vs = [_fmt_ci(row["value_vs_no_deal"])] if against else []
         table.add_row(
             pid,
             row["strategy"],
             _fmt_ci(row["value"]),
+            *vs,
             _fmt_ci(row["package_in_force"], percent=True),
             f"{row['first_breach_share']:.1%}",
         )
     console.print(table)
+    if against:
+        worth = ", ".join(f"{pid} {row['no_deal_value']['mean']:.4g}" for pid, row in summary["parties"].items())
+        console.print(escape(f"value vs no deal = value - value under {summary['no_deal']} (no deal is worth {worth})"))
     crisis = summary["crisis"]
     done = summary["completed"]
     breach = summary["breach"]
@@ -262,8 +270,10 @@ def render_tournament(payload: dict[str, Any], console: Console, *, wide: bool =
     long = FitTable(title=title, wide=wide, markup=False)
     long.add_column(f"{a} plays", style="bold", key=True)
     long.add_column(f"{b} plays", key=True)
-    long.add_column(f"value to {a}", justify="right")
-    long.add_column(f"value to {b}", justify="right")
+    long.add_column(f"value to {a} / {b}", justify="right")
+    against = bool(payload.get("value_vs_no_deal"))
+    if against:
+        long.add_column("vs no deal", justify="right")
     long.add_column("crisis", justify="right")
     for r, row in enumerate(payload["rows"]):
         cells = []
@@ -272,15 +282,28 @@ def render_tournament(payload: dict[str, Any], console: Console, *, wide: bool =
             vb = payload["value"][b][r][c]
             crisis = payload["crisis_rate"][r][c]
             cell = f"{va:.3g} / {vb:.3g}"
+            if payload.get("value_vs_no_deal"):
+                da = payload["value_vs_no_deal"][a][r][c]
+                db = payload["value_vs_no_deal"][b][r][c]
+                cell += f"\nvs no deal {da:+.3g} / {db:+.3g}"
             if crisis > 0:
                 cell += f"\ncrisis {crisis:.0%}"
             cells.append(cell)
-            long.add_row(row, col, f"{va:.3g}", f"{vb:.3g}", f"{crisis:.0%}")
+            versus = [f"{payload['value_vs_no_deal'][a][r][c]:+.3g} / {payload['value_vs_no_deal'][b][r][c]:+.3g}"]
+            long.add_row(row, col, f"{va:.3g} / {vb:.3g}", *(versus if against else []), f"{crisis:.0%}")
         table.add_row(row, *cells)
     table.caption = f"cells: mean value to {a} / to {b}"
     long.caption = "crisis: share of episodes that ended in crisis"
     table.narrow = long
     console.print(table)
+    if payload.get("value_vs_no_deal"):
+        nd = payload["no_deal_value"]
+        console.print(
+            escape(
+                f"vs no deal: value - value under {payload['no_deal']} "
+                f"(no deal is worth {a} {nd[a]:.3g}, {b} {nd[b]:.3g})"
+            )
+        )
 
 
 def render_match(data: dict[str, Any], console: Console, *, wide: bool = False) -> None:
