@@ -369,12 +369,33 @@ def _moratorium_month() -> list[str]:
 
 def _reciprocal() -> list[str]:
     data = _simulate("simulate hanoi-2019 -s phased --strategy US=reciprocal --strategy DPRK=reciprocal")
-    return [pct(data["parties"]["DPRK"]["package_in_force"]["mean"]), pct(data["crisis"]["mean"])]
+    return [pct(data["parties"]["DPRK"]["package_in_force"]["mean"]), f"{100 * data['crisis']['mean']:.1f}"]
+
+
+def _hedger() -> list[str]:
+    data = _simulate("simulate hanoi-2019 -s phased --strategy US=reciprocal --strategy DPRK=hedger")
+    kept = data["parties"]["DPRK"]["package_in_force"]["mean"]
+    return ["none" if kept == 0 else pct(kept), f"{100 * data['crisis']['mean']:.1f}"]
 
 
 def _pressure() -> list[str]:
     data = _simulate("simulate hanoi-2019 -s phased --strategy US=maximum-pressure")
-    return [f"{100 * data['crisis']['mean']:.2f}", pct(data["parties"]["DPRK"]["package_in_force"]["mean"])]
+    assert f"{100 * data['crisis']['mean']:.1f}" == f"{100 * _hedger_crisis():.1f}", "no longer 'so does'"
+    return [pct(data["parties"]["DPRK"]["package_in_force"]["mean"])]
+
+
+def _hedger_crisis() -> float:
+    crisis: float = _simulate("simulate hanoi-2019 -s phased --strategy US=reciprocal --strategy DPRK=hedger")[
+        "crisis"
+    ]["mean"]
+    return crisis
+
+
+def _no_deal() -> list[str]:
+    dprk = _simulate("simulate hanoi-2019 -s phased --strategy US=reciprocal --strategy DPRK=reciprocal")["parties"][
+        "DPRK"
+    ]
+    return [f"{dprk['no_deal_value']['mean']:.4g}", f"{dprk['value_vs_no_deal']['mean']:.3g}"]
 
 
 def _claims_count() -> list[str]:
@@ -415,11 +436,18 @@ PROSE: list[tuple[str, Callable[[], list[str]]]] = [
     (r"cannot finish before month (\d+)", _pace_floor),
     (r"the test moratorium, a reversible hostage: in month (\d+)", _moratorium_month),
     (
-        r"phased reciprocity ends with (\d+) % of the DPRK's package in force\s+and a crisis in (\d+) %",
+        r"phased reciprocity \(the first command\) ends with (\d+) % of the DPRK's package in\s+force and a crisis "
+        r"in (\d+\.\d) % of ten-year episodes",
         _reciprocal,
     ),
-    (r"maximum pressure ends in crisis in (\d+\.\d+) % of\s+episodes with (\d+) % of the DPRK's package", _pressure),
-    (r"carries (six) claims", _claims_count),
+    (
+        r"A DPRK that hedges \(the second: only its\s+reversible steps\) stalls the process, keeps (\w+) of its "
+        r"package and ends in crisis in (\d+\.\d) %",
+        _hedger,
+    ),
+    (r"so does maximum pressure \(the third\), with (\d+) % of the package in\s+force", _pressure),
+    (r"no deal is worth (-?\d+\.\d+) to the DPRK,\s+and phased reciprocity (\d+\.\d+) more than that", _no_deal),
+    (r"carries (\w+) claims", _claims_count),
     (r"and exit\s+code (\d+):", lambda: [str(run(readme_command("validate docs/examples/broken.yaml"))[0])]),
 ]
 
