@@ -44,8 +44,14 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-#: Saltelli base size N of a claim that gives none: N * (d + 2) points.
-DEFAULT_SAMPLES = 32
+#: Sample size of a claim that gives none (one Sobol' sample, ``--method trees``).
+DEFAULT_SAMPLES = 256
+#: Saltelli base size N with ``--method sobol``: N * (d + 2) points.
+DEFAULT_SOBOL_SAMPLES = 32
+#: Fewer points than this is too few for extra-trees drivers and PRIM failure boxes.
+MIN_TREE_SAMPLES = 50
+#: How drivers are scored unless told otherwise.
+DEFAULT_METHOD = "trees"
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,26 @@ class ClaimResult:
     agrees: bool
     message: str
     source: str | None = None
+    method: str = DEFAULT_METHOD
+    failure_box: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
+    noise_floor: float | None = None
+
+    @property
+    def drivers_sentence(self) -> str:
+        """``"driven by leakage (0.41, 95% CI 0.35-0.47), ... (extra-trees feature scoring)"``, or why none."""
+        if self.holds_share in (0.0, 1.0):
+            where = "everywhere" if self.holds_share == 1.0 else "nowhere"
+            return f"no drivers: the claim holds {where} in the sample, so no parameter changes its verdict"
+        if not self.drivers:
+            return "no parameter stands out from noise as a driver at this sample size"
+        method = self.drivers[0]["method"]
+        text = ", ".join(
+            f"{d['parameter']} ({d['index']:.2f}"
+            + (f", 95% CI {d['ci'][0]:.2f}-{d['ci'][1]:.2f})" if d.get("ci") is not None else ")")
+            for d in self.drivers[:4]
+        )
+        return f"driven by {text} ({method})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -215,14 +241,19 @@ class ClaimResult:
             "statement": self.statement,
             "expect": self.expect,
             "holds_share": self.holds_share,
+            "holds_ci": list(self.ci95),
             "ci95": list(self.ci95),
             "n": self.n,
+            "method": self.method,
             "drivers": list(self.drivers),
+            "noise_floor": self.noise_floor,
+            "failure_box": self.failure_box,
             "tipping_points": list(self.tipping_points),
             "undefined_points": self.undefined,
             "verdict": self.verdict,
             "agrees": self.agrees,
             "message": self.message,
+            "warnings": list(self.warnings),
         }
 
 
@@ -292,111 +323,204 @@ def evaluate_claims(
     *,
     samples: int | None = None,
     seed: int = 0,
+    method: str = DEFAULT_METHOD,
     executor: Any = None,
     store: Any = None,
     run_id: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     scan_points: int = 17,
     max_scans: int = 3,
+    failure_boxes: bool = True,
 ) -> tuple[list[ClaimResult], list[str]]:
     """Evaluate ``specs`` on ``scenario``; returns the results and the run ids stored.
 
-    ``samples`` (the Saltelli base size N; default each claim's own, else :data:`DEFAULT_SAMPLES`) gives
-    ``N * (d + 2)`` evaluations over the ``d`` ranged parameters; claims with the same N share
-    one run. The tipping-point scan takes ``scan_points`` values along each of the claim's
-    ``max_scans`` most influential parameters, then bisects every flip.
+    ``method="trees"`` (the default): one scrambled Sobol' sample of ``samples`` points (default
+    the largest ``samples`` of the claims, else :data:`DEFAULT_SAMPLES`; at least
+    :data:`MIN_TREE_SAMPLES`) for every claim; shares with Wilson intervals over those points,
+    drivers by extra-trees feature scoring (:mod:`detente.sweeps.drivers`). ``method="sobol"``:
+    Saltelli's ``N * (d + 2)`` points with N = ``samples``; shares over the ``2N`` independent
+    base points, drivers by Sobol total-order indices (a warning when N is too small for their
+    intervals to exclude zero). Either way every point uses the same episode seeds (common
+    random numbers), each distinct analysis runs once per point, and ``failure_boxes`` adds the
+    main PRIM box where the claim fails (:mod:`detente.sweeps.discovery`). The tipping-point scan
+    takes ``scan_points`` values along each of the claim's ``max_scans`` leading drivers, then
+    bisects every flip.
     """
-    from .sampling import ParameterSpace, point_seed
-    from .sensitivity import salib_sobol_sample, sobol_from_values
-    from .sweep import run_sweep
-    from .tipping import Memo, tipping
+    from .drivers import DRIVER_METHODS
+    from .sampling import ParameterSpace, sample
+    from .sweep import common_point_seed, run_sweep
+    from .tipping import Memo
 
     if not specs:
         raise UsageError(
             f"no claims to evaluate: scenario {scenario.name!r} has no 'claims:' section; give a file with --claims"
         )
+    if method not in DRIVER_METHODS:
+        raise UsageError(f"--method {method!r}: unknown{did_you_mean(method, DRIVER_METHODS)} (methods: trees, sobol)")
     _unique(specs, "claims")
     compiled = [compile_claim(s, scenario) for s in specs]
     space = ParameterSpace.from_scenario(scenario)
-    groups: dict[int, list[CompiledClaim]] = {}
+    own = [c.spec.samples for c in compiled if c.spec.samples]
+    n = samples or max(own, default=DEFAULT_SAMPLES if method == "trees" else DEFAULT_SOBOL_SAMPLES)
+    least = MIN_TREE_SAMPLES if method == "trees" else 2
+    if n < least:
+        why = "for extra-trees drivers and failure boxes" if method == "trees" else "(the Saltelli base size)"
+        where = "--samples" if samples else "the claims' samples"
+        raise UsageError(f"{where} must be at least {least} {why}, found {n}")
+    calls: dict[str, Call] = {}
     for c in compiled:
-        n = samples or c.spec.samples or DEFAULT_SAMPLES
-        if n < 2:
-            where = "--samples" if samples else f"claim {c.spec.id!r}: samples"
-            raise UsageError(f"{where} must be at least 2 (the Saltelli base size), found {n}")
-        groups.setdefault(n, []).append(c)
-    results: dict[str, ClaimResult] = {}
-    run_ids: list[str] = []
-    memo = Memo(scenario, point_seed(seed, 2**31 - 1), executor)
-    for n, group in groups.items():
-        calls: dict[str, Call] = {}
-        for c in group:
-            for call in c.expression.calls:
-                calls.setdefault(call.key, call)
-        unit = salib_sobol_sample(space.dim, n, seed, second_order=False)
-        matrix = space.transform(unit)
-        rid = run_id if run_id is None or len(groups) == 1 else f"{run_id}-n{n}"
-        spec_extra = {"claims": [c.spec.__dict__ for c in group], "base_samples": n, "design": "saltelli"}
-        sweep = run_sweep(
-            scenario,
-            tuple(calls.values()),
-            space,
-            matrix,
-            seed=seed,
-            kind="claims",
-            executor=executor,
-            store=store,
-            run_id=rid,
-            progress=progress,
-            extra=spec_extra,
-        )
-        if sweep.run_id:
-            run_ids.append(sweep.run_id)
-        rows = sweep.rows
-        d = space.dim
-        block = d + 2
+        for call in c.expression.calls:
+            calls.setdefault(call.key, call)
+    if method == "trees":
+        matrix = sample(space, "sobol", n, seed)
+    else:
+        from .sensitivity import salib_sobol_sample
+
+        matrix = space.transform(salib_sobol_sample(space.dim, n, seed, second_order=False))
+    extra = {"claims": [c.spec.__dict__ for c in compiled], "samples": n, "design": method}
+    sweep = run_sweep(
+        scenario,
+        tuple(calls.values()),
+        space,
+        matrix,
+        seed=seed,
+        kind="claims",
+        executor=executor,
+        store=store,
+        run_id=run_id,
+        progress=progress,
+        extra=extra,
+        common_seed=True,
+    )
+    rows = sweep.rows
+    if method == "trees":
+        base_idx = np.arange(len(rows))
+    else:
+        block = space.dim + 2
         base_idx = np.array([i * block + j for i in range(n) for j in (0, block - 1)])
-        for c in group:
-            expr = c.expression
-            env = env_from_rows(rows, expr.terms, expr.params, scenario)
-            truth = expr.evaluate(env, len(rows)).astype(bool)
-            undefined = int(_undefined(env, expr, len(rows)).sum())
-            y = truth[base_idx]
-            share = float(y.mean())
-            ci = wilson(int(y.sum()), int(y.size))
-            sob = sobol_from_values(space, truth.astype(float), n, seed, second_order=False)
-            order = sorted(range(space.dim), key=lambda j: -(_clean(sob["ST"][j]) or 0.0))
-            drivers = tuple(
-                {
-                    "parameter": space.names[j],
-                    "total_order": _clean(sob["ST"][j]),
-                    "total_order_ci": _clean(sob["ST_conf"][j]),
-                    "first_order": _clean(sob["S1"][j]),
-                }
-                for j in order
-            )
-            scan = [space.names[j] for j in order if (_clean(sob["ST"][j]) or 0.0) > 0.01][:max_scans]
-            tips = tipping(scenario, c, space, scan, scan_points, memo)
-            verdict, agrees, msg = _verdict(c.spec, share, ci, int(y.size))
-            results[c.spec.id] = ClaimResult(
-                c.spec.id,
-                c.spec.text,
-                c.spec.claim,
-                c.spec.expect,
-                share,
-                ci,
-                int(y.size),
-                drivers,
-                tuple(tips),
-                undefined,
-                verdict,
-                agrees,
-                msg,
-                c.spec.source,
-            )
-        if store is not None and sweep.run_id is not None:
-            store.add_results(sweep.run_id, "claims", [results[c.spec.id].to_dict() for c in group])
-    return [results[s.id] for s in specs], run_ids
+    memo = Memo(scenario, common_point_seed(seed), executor)
+    results = [
+        _one_claim(
+            c, scenario, space, matrix, rows, base_idx, n, seed, method, memo, scan_points, max_scans, failure_boxes
+        )
+        for c in compiled
+    ]
+    run_ids = [sweep.run_id] if sweep.run_id else []
+    if store is not None and sweep.run_id is not None:
+        store.add_results(sweep.run_id, "claims", [r.to_dict() for r in results])
+    return results, run_ids
+
+
+def _one_claim(
+    c: CompiledClaim,
+    scenario: Scenario,
+    space: Any,
+    matrix: FloatArray,
+    rows: Sequence[Mapping[str, Any]],
+    base_idx: NDArray[np.intp],
+    n: int,
+    seed: int,
+    method: str,
+    memo: Any,
+    scan_points: int,
+    max_scans: int,
+    failure_boxes: bool,
+) -> ClaimResult:
+    from .drivers import tree_drivers
+    from .tipping import tipping
+
+    expr = c.expression
+    env = env_from_rows(rows, expr.terms, expr.params, scenario)
+    truth = np.asarray(expr.evaluate(env, len(rows)), dtype=bool)
+    undefined = int(_undefined(env, expr, len(rows)).sum())
+    y = truth[base_idx]
+    share = float(y.mean())
+    ci = wilson(int(y.sum()), int(y.size))
+    warnings: list[str] = []
+    noise_floor: float | None = None
+    drivers: list[dict[str, Any]] = []
+    if method == "trees":
+        scored, noise_floor = tree_drivers(matrix, truth, space.names, seed)
+        drivers = [{k: v for k, v in d.items() if k != "driver"} for d in scored if d["driver"]]
+    elif 0.0 < share < 1.0:
+        drivers, warning = _sobol_drivers(space, truth, n, seed)
+        if warning:
+            warnings.append(warning)
+    scan = [d["parameter"] for d in drivers][:max_scans]
+    tips = tipping(scenario, c, space, scan, scan_points, memo)
+    verdict, agrees, msg = _verdict(c.spec, share, ci, int(y.size))
+    box = _failure_box(matrix, truth, space) if failure_boxes else None
+    return ClaimResult(
+        c.spec.id,
+        c.spec.text,
+        c.spec.claim,
+        c.spec.expect,
+        share,
+        ci,
+        int(y.size),
+        tuple(drivers),
+        tuple(tips),
+        undefined,
+        verdict,
+        agrees,
+        msg,
+        c.spec.source,
+        method,
+        box,
+        tuple(warnings),
+        noise_floor,
+    )
+
+
+def _sobol_drivers(space: Any, truth: BoolArray, n: int, seed: int) -> tuple[list[dict[str, Any]], str | None]:
+    """Sobol total-order drivers (index > 0.01, largest first) and a warning when N is too small."""
+    from .sensitivity import sobol_from_values
+
+    sob = sobol_from_values(space, truth.astype(float), n, seed, second_order=False)
+    out = []
+    for j in sorted(range(space.dim), key=lambda j: -(_clean(sob["ST"][j]) or 0.0)):
+        st, half = _clean(sob["ST"][j]), _clean(sob["ST_conf"][j])
+        if st is None or st <= 0.01:
+            continue
+        interval = None if half is None else [st - half, st + half]
+        out.append({"parameter": space.names[j], "index": st, "ci": interval, "method": "Sobol total order"})
+    unclear = [d["parameter"] for d in out if d["ci"] is None or d["ci"][0] <= 0.0]
+    warning = None
+    if unclear:
+        warning = (
+            f"N={n} is too small for Sobol indices: the 95% intervals of {len(unclear)} of {len(out)} drivers "
+            f"include zero ({', '.join(unclear[:4])}); raise --samples or use --method trees"
+        )
+    return out, warning
+
+
+def _failure_box(matrix: FloatArray, truth: BoolArray, space: Any) -> dict[str, Any] | None:
+    """The first PRIM box where the claim fails, with a sentence, or None (no or too few failures)."""
+    from .discovery import MIN_CASES, find_boxes
+
+    if int((~truth).sum()) < MIN_CASES or len(truth) < 50:
+        return None
+    found = find_boxes(
+        matrix,
+        truth,
+        space.names,
+        lows=space.lows,
+        highs=space.highs,
+        integer=space.integer,
+        target=False,
+        max_boxes=1,
+        cart=False,
+    )
+    if not found.boxes:
+        return None
+    box = found.boxes[0]
+    out = box.to_dict()
+    out["text"] = (
+        f"fails mainly when {box.text} ({100 * box.coverage:.0f}% of the failures lie in this box, "
+        f"which is {100 * box.mass:.0f}% of the space; the claim fails at {100 * box.density:.0f}% of the points in it)"
+    )
+    out["where"] = box.text
+    return out
 
 
 def _clean(x: Any) -> float | None:
