@@ -12,7 +12,7 @@ output is true) that fall in the box, its **density** the share of the points in
 are of interest, its **mass** the share of all points in the box. PRIM peels the whole space
 down to denser and smaller boxes; every step is a point on the coverage-density **trade-off
 curve**, and the analyst picks one (``--box N``). The default pick is the box of largest
-coverage whose density is at least 90 % of the densest box's: nearly as sharp, and more of the
+coverage whose density is at least 95 % of the densest box's: nearly as sharp, and more of the
 cases explained. After the first box, PRIM looks for a next one among the points outside it,
 and stops when the best box found is less dense than :data:`THRESHOLD`.
 
@@ -53,7 +53,7 @@ PEEL_ALPHA = 0.05
 PASTE_ALPHA = 0.05
 MASS_MIN = 0.05
 #: The default pick: the widest box at least this share as dense as the densest one.
-DENSITY_SHARE = 0.9
+DENSITY_SHARE = 0.95
 #: A restriction is dropped from a box when that lowers its density by at most this much.
 DROP_TOLERANCE = 0.01
 #: Fewer points than this, or fewer than MIN_CASES points of interest, is too few for PRIM.
@@ -214,16 +214,17 @@ def simplify(
     tolerance: float = DROP_TOLERANCE,
     remaining: BoolArray | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """Drop, one at a time, the restriction whose removal costs the least density, while that
-    cost stays below ``tolerance`` (PRIM keeps many nearly idle cuts; a box in words needs few)."""
+    """Drop, one at a time, the restriction whose removal costs the least density, while the
+    density stays within ``tolerance`` of the whole box's (PRIM keeps many nearly idle cuts; a
+    box in words needs few). ``remaining``: the points outside earlier boxes."""
     bounds = dict(bounds)
+    start = _stats(x, interest, names, bounds, remaining)[1]
     while len(bounds) > 1:
-        density = _stats(x, interest, names, bounds)[1]
-        costs = {
-            n: density - _stats(x, interest, names, {k: v for k, v in bounds.items() if k != n})[1] for n in bounds
+        after = {
+            n: _stats(x, interest, names, {k: v for k, v in bounds.items() if k != n}, remaining)[1] for n in bounds
         }
-        name = min(costs, key=lambda n: costs[n])
-        if costs[name] > tolerance:
+        name = max(after, key=lambda n: after[n])
+        if after[name] < start - tolerance:
             break
         del bounds[name]
     return bounds
@@ -314,6 +315,8 @@ def find_boxes(
             raw = _restricted(found.box_lims[pick], finder.box_init, names, lo_map, hi_map)
             bounds = simplify(x, interest, names, raw, remaining=remaining)
             coverage, density, mass = _stats(x, interest, names, bounds, remaining)
+            if density < THRESHOLD and not (k == 0 and box is not None):  # a hand-picked box is kept
+                break
             remaining &= ~_inside(x, names, bounds)
             boxes.append(
                 Box(

@@ -10,10 +10,11 @@ enough.
 
 Intervals: the forest is bagged (every tree is grown on its own bootstrap resample of the
 points), so the trees' scores are independent replicates; a parameter's index is their mean
-and its 95 % interval the mean plus or minus 1.96 standard errors over the trees. A column of
-pure noise (uniform, independent of everything) is scored with the parameters; its index is
-the *noise floor*, and a parameter is a driver only when it beats the noise column tree by
-tree, by more than 1.645 standard errors of the paired difference (one-sided, 5 %). A truth value
+and its 95 % interval the mean plus or minus 1.96 standard errors over the trees. Each parameter gets a *shadow*
+(a copy of its column with the points shuffled, so related to nothing, as in the Boruta
+method); the largest shadow's index is the *noise floor*, what a parameter can score by
+chance at this sample size, and a parameter is a driver only when the lower end of its
+interval lies above it. A truth value
 that is the same at every point has no drivers (there is nothing to separate).
 """
 
@@ -32,7 +33,6 @@ FloatArray = NDArray[np.float64]
 DRIVER_METHODS = ("trees", "sobol")
 TREES_METHOD = "extra-trees feature scoring"
 Z_TWO_SIDED = 1.959963984540054
-Z_ONE_SIDED = 1.6448536269514722
 
 
 def tree_drivers(
@@ -57,7 +57,8 @@ def tree_drivers(
     if n == 0 or y.all() or not y.any():
         return [], None
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xD81E]))
-    data = np.hstack([x, rng.random((n, 1))])
+    shadows = np.column_stack([rng.permutation(x[:, j]) for j in range(d)])
+    data = np.hstack([x, shadows])
     forest = ExtraTreesClassifier(
         n_estimators=trees,
         bootstrap=True,
@@ -70,10 +71,7 @@ def tree_drivers(
     per_tree = np.array([t.feature_importances_ for t in forest.estimators_], dtype=float)
     mean = per_tree.mean(axis=0)
     se = per_tree.std(axis=0, ddof=1) / np.sqrt(trees)
-    diff = per_tree[:, :d] - per_tree[:, d : d + 1]
-    diff_se = diff.std(axis=0, ddof=1) / np.sqrt(trees)
-    beats_noise = diff.mean(axis=0) > Z_ONE_SIDED * diff_se
-    floor = float(mean[d])
+    floor = float(mean[d:].max())
     lo = np.maximum(mean - Z_TWO_SIDED * se, 0.0)
     hi = mean + Z_TWO_SIDED * se
     out: list[dict[str, Any]] = [
@@ -82,7 +80,7 @@ def tree_drivers(
             "index": float(mean[j]),
             "ci": [float(lo[j]), float(hi[j])],
             "method": TREES_METHOD,
-            "driver": bool(beats_noise[j]),
+            "driver": bool(lo[j] > floor),
         }
         for j in range(d)
     ]
