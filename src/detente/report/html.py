@@ -76,7 +76,8 @@ class ReportOptions:
     episodes: int = 200  #: per tournament pairing and per outcome profile
     seed: int = 0
     claims: bool = True
-    samples: int = 8  #: Saltelli base size N for claims and Sobol indices (N * (d + 2) points)
+    samples: int = 8  #: Saltelli base size N for Sobol indices (N * (d + 2) points)
+    claim_samples: int = 256  #: one Sobol' sample of this many points for the claims (drivers, failure boxes)
     sensitivity: bool = True
 
 
@@ -451,13 +452,18 @@ def _to_plain(obj: Any) -> Any:
 
 
 def claims_data(
-    scn: Scenario, samples: int, seed: int, progress: Callable[[int, int], None] | None = None
+    scn: Scenario,
+    samples: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None = None,
+    max_scans: int = 3,
 ) -> tuple[list[dict[str, Any]] | None, str]:
     """The claims of ``scn`` (its ``claims:`` section) evaluated by :mod:`detente.sweeps`, or why not.
 
     Returns ``(claims, "")`` or ``(None, reason)``; each claim is the JSON of ``detente claims``
-    (``id``, ``statement``, ``holds_share``, ``ci95``, ``drivers``, ``tipping_points``, ...).
-    Nothing is written to the run store.
+    (``id``, ``statement``, ``holds_share``, ``holds_ci``, ``drivers``, ``failure_box``,
+    ``tipping_points``, ...) over one sample of ``samples`` points; ``max_scans`` tipping scans
+    per claim (0: none). Nothing is written to the run store.
     """
     try:
         from ..sweeps.claims import claims_from_scenario, evaluate_claims
@@ -470,7 +476,9 @@ def claims_data(
         from ..sweeps.executors import LocalExecutor
 
         with LocalExecutor() as pool:  # every core: the sample points are independent
-            results, _ = evaluate_claims(scn, specs, samples=samples, seed=seed, executor=pool, progress=progress)
+            results, _ = evaluate_claims(
+                scn, specs, samples=samples, seed=seed, executor=pool, progress=progress, max_scans=max_scans
+            )
     except (ReportCancelled, KeyboardInterrupt):
         raise
     except Exception as exc:
@@ -633,7 +641,7 @@ def build_report(
     if opts.claims:
         tell(0.75, "evaluating the claims")
         with _timed(timings, "claims"):
-            rows_c, reason = claims_data(scn, opts.samples, opts.seed, sub(0.75, 0.88, "claims"))
+            rows_c, reason = claims_data(scn, opts.claim_samples, opts.seed, sub(0.75, 0.88, "claims"), max_scans=0)
         claims = (
             {"available": True, "rows": rows_c, "figure": F.claims_spec(rows_c)}
             if rows_c
