@@ -462,11 +462,12 @@ def claims_data(
 
     Returns ``(claims, "")`` or ``(None, reason)``; each claim is the JSON of ``detente claims``
     (``id``, ``statement``, ``holds_share``, ``holds_ci``, ``drivers``, ``failure_box``,
-    ``tipping_points``, ...) over one sample of ``samples`` points; ``max_scans`` tipping scans
-    per claim (0: none). Nothing is written to the run store.
+    ``tipping_points``, ...) over one sample of ``samples`` points (at least 50, what the drivers
+    and failure boxes need: a smaller number is raised to it); ``max_scans`` tipping scans per
+    claim (0: none). Nothing is written to the run store.
     """
     try:
-        from ..sweeps.claims import claims_from_scenario, evaluate_claims
+        from ..sweeps.claims import MIN_TREE_SAMPLES, claims_from_scenario, evaluate_claims
     except ImportError as exc:
         return None, f"claims need detente.sweeps and its dependencies ({exc})"
     try:
@@ -475,6 +476,7 @@ def claims_data(
             return None, "this scenario states no claims (see the claims: section in docs/uncertainty.md)"
         from ..sweeps.executors import LocalExecutor
 
+        samples = max(samples, MIN_TREE_SAMPLES)
         with LocalExecutor() as pool:  # every core: the sample points are independent
             results, _ = evaluate_claims(
                 scn, specs, samples=samples, seed=seed, executor=pool, progress=progress, max_scans=max_scans
