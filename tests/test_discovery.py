@@ -282,3 +282,15 @@ def test_common_random_numbers_give_identical_points_identical_outputs(toy_path:
     crn = values(True)
     assert crn[0] == crn[1] == crn[2]
     assert len(set(values(False))) > 1  # per-point seeds: the episodes differ
+
+
+def test_discover_reads_a_claim_by_its_id(toy_path: Path, tmp_path: Path) -> None:
+    text = toy_path.read_text() + "claims:\n  - {id: x-small, text: x is small., claim: x < 0.25}\n"
+    path = tmp_path / "toy.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["discover", str(path), "--output", "x-small", "-n", "128", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["output"] == "x < 0.25"
+    assert list(data["boxes"][0]["bounds"]) == ["x"]
+    assert data["boxes"][0]["bounds"]["x"][1] == pytest.approx(0.25, abs=0.03)

@@ -370,13 +370,19 @@ def discover(
     progress: Callable[[int, int], None] | None = None,
 ) -> Discovery:
     """Sample the plausible space (``samples`` points by ``method``), evaluate ``output`` (a truth
-    value of the claim language) at each with common random numbers, and find its boxes."""
+    value of the claim language, or the id of one of the scenario's claims) at each with common
+    random numbers, and find its boxes."""
     from .language import compile_expression, env_from_rows
     from .sampling import ParameterSpace, sample
     from .sweep import run_sweep
 
     if method not in ("sobol", "lhs", "random"):
         raise UsageError(f"--method {method!r}: discovery samples with sobol, lhs or random")
+    from .claims import claims_from_scenario
+
+    named = {c.id: c.claim for c in claims_from_scenario(scenario)}
+    if output.strip() in named:  # a claim of the scenario, by its id
+        output = named[output.strip()]
     expr = compile_expression(output, scenario, "--output")
     if expr.type != "bool":
         raise UsageError(
