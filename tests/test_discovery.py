@@ -245,6 +245,8 @@ def test_discover_refuses_bad_input(toy_path: Path, args: list[str], message: st
     ("args", "message"),
     [
         (["-n", "10"], "at least 50"),
+        (["-n", "0"], "at least 50"),
+        (["--method", "sobol", "-n", "1"], "at least 2"),
         (["--method", "delta"], "unknown"),
     ],
 )

@@ -361,11 +361,15 @@ def evaluate_claims(
     compiled = [compile_claim(s, scenario) for s in specs]
     space = ParameterSpace.from_scenario(scenario)
     own = [c.spec.samples for c in compiled if c.spec.samples]
-    n = samples or max(own, default=DEFAULT_SAMPLES if method == "trees" else DEFAULT_SOBOL_SAMPLES)
+    n = (
+        samples
+        if samples is not None
+        else max(own, default=DEFAULT_SAMPLES if method == "trees" else DEFAULT_SOBOL_SAMPLES)
+    )
     least = MIN_TREE_SAMPLES if method == "trees" else 2
     if n < least:
         why = "for extra-trees drivers and failure boxes" if method == "trees" else "(the Saltelli base size)"
-        where = "--samples" if samples else "the claims' samples"
+        where = "--samples" if samples is not None else "the claims' samples"
         raise UsageError(f"{where} must be at least {least} {why}, found {n}")
     calls: dict[str, Call] = {}
     for c in compiled:
