@@ -4,11 +4,13 @@ A claim (``id``, ``text``, ``claim``, ``expect``) comes from a scenario's ``clai
 claims file; its ``claim`` is an expression of :mod:`detente.sweeps.language` that must be a
 truth value.
 
-:func:`evaluate_claims` samples the ranged parameters with Saltelli's scheme, evaluates each
-distinct analysis once per point (through :mod:`detente.sweeps.sweep`, so the points go to the
-run store and can run on Dask), and reports per claim the share of the space where it holds
-(Wilson 95 % interval over the 2N independent base points), its drivers (Sobol total-order
-indices of the claim's truth value) and its tipping points (:mod:`detente.sweeps.tipping`).
+:func:`evaluate_claims` draws one scrambled Sobol' sample of the ranged parameters (or, with
+``method="sobol"``, Saltelli's design), evaluates each distinct analysis once per point with
+common random numbers (through :mod:`detente.sweeps.sweep`, so the points go to the run store and
+can run on Dask), and reports per claim the share of the space where it holds (Wilson 95 %
+interval), its drivers (:mod:`detente.sweeps.drivers`, or Sobol total-order indices), the main
+box where it fails (:mod:`detente.sweeps.discovery`) and its tipping points
+(:mod:`detente.sweeps.tipping`).
 """
 
 from __future__ import annotations
