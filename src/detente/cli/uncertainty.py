@@ -468,7 +468,7 @@ def discover(
         typer.Option(
             "--output",
             "-o",
-            help="A truth value in the claim language, e.g. 'check[phased].self_enforcing' or a claim.",
+            help="A truth value in the claim language, e.g. 'check\\[phased].self_enforcing', or a claim's id.",
         ),
     ],
     samples: Annotated[int, typer.Option("--samples", "-n", help="Sample points (at least 50).")] = 1024,
