@@ -296,3 +296,17 @@ def test_discover_reads_a_claim_by_its_id(toy_path: Path, tmp_path: Path) -> Non
     assert data["output"] == "x < 0.25"
     assert list(data["boxes"][0]["bounds"]) == ["x"]
     assert data["boxes"][0]["bounds"]["x"][1] == pytest.approx(0.25, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("density", "restricted", "pick"),
+    [
+        ([0.5, 0.8, 0.9, 0.95, 1.0], [0, 1, 2, 3, 4], 3),  # 1.0 needs four bounds; 0.9 < 0.95 * 0.95
+        ([0.5, 0.96, 0.99, 1.0], [0, 1, 2, 3], 1),
+        ([0.5, 0.9], [5, 6], 1),  # no step within three bounds: all steps count
+    ],
+)
+def test_default_pick(density: list[float], restricted: list[int], pick: int) -> None:
+    from detente.sweeps.discovery import default_pick
+
+    assert default_pick(np.array(density), np.array(restricted)) == pick

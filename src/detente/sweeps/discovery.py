@@ -54,6 +54,8 @@ PASTE_ALPHA = 0.05
 MASS_MIN = 0.05
 #: The default pick: the widest box at least this share as dense as the densest one.
 DENSITY_SHARE = 0.95
+#: The default pick bounds at most this many parameters (a box in words stays readable).
+MAX_DEFAULT_BOUNDS = 3
 #: A restriction is dropped from a box when that lowers its density by at most this much.
 DROP_TOLERANCE = 0.01
 #: Fewer points than this, or fewer than MIN_CASES points of interest, is too few for PRIM.
@@ -230,6 +232,18 @@ def simplify(
     return bounds
 
 
+def default_pick(density: FloatArray, restricted: NDArray[np.int_]) -> int:
+    """The step of the trade-off curve picked by default: among the steps that bound at most
+    :data:`MAX_DEFAULT_BOUNDS` parameters (all steps if none does), the first (widest) whose
+    density is at least :data:`DENSITY_SHARE` of the densest one's."""
+    allowed = np.flatnonzero(restricted <= MAX_DEFAULT_BOUNDS)
+    if allowed.size == 0:
+        allowed = np.arange(density.size)
+    top = float(density[allowed].max())
+    ok = allowed[density[allowed] >= DENSITY_SHARE * top]
+    return int(ok[0]) if ok.size else int(allowed[-1])
+
+
 def find_boxes(
     x: FloatArray,
     y: BoolArray,
@@ -306,9 +320,7 @@ def find_boxes(
                     raise UsageError(f"--box {box}: the trade-off curve has steps 0 to {len(traj) - 1}")
                 pick = box
             else:
-                dens = traj["density"].to_numpy(dtype=float)
-                ok = np.flatnonzero(dens >= DENSITY_SHARE * dens.max())
-                pick = int(ok[0]) if ok.size else len(traj) - 1
+                pick = default_pick(traj["density"].to_numpy(dtype=float), traj["res_dim"].to_numpy(dtype=int))
             if k == 0:
                 selected = pick
             found.select(pick)
