@@ -517,8 +517,8 @@ def _failure_box(matrix: FloatArray, truth: BoolArray, space: Any) -> dict[str, 
         max_boxes=1,
         cart=False,
     )
-    if not found.boxes:
-        return None
+    if not found.boxes or not found.boxes[0].bounds:
+        return None  # no region stands out: the claim fails about as often everywhere
     box = found.boxes[0]
     out = box.to_dict()
     out["text"] = (
