@@ -109,7 +109,10 @@ def test_claims_section_shows_each_claim(monkeypatch: pytest.MonkeyPatch) -> Non
             "statement": "not check[us-big-deal].self_enforcing",
             "holds_share": 0.875,
             "ci95": [0.53, 0.98],
-            "drivers": [{"parameter": "leakage", "total_order": 0.41}],
+            "drivers": [
+                {"parameter": "leakage", "index": 0.41, "ci": [0.3, 0.5], "method": "extra-trees feature scoring"}
+            ],
+            "failure_box": {"text": "fails mainly when leakage > 0.52 (80% of the failures lie in this box)"},
             "verdict": "mostly holds",
             "message": "The model mostly agrees.",
         },
@@ -125,19 +128,25 @@ def test_claims_section_shows_each_claim(monkeypatch: pytest.MonkeyPatch) -> Non
     ]
     calls = []
 
-    def fake(scn: object, samples: int, seed: int, progress: object = None) -> tuple[list[dict], str]:
+    def fake(
+        scn: object, samples: int, seed: int, progress: object = None, max_scans: int = 3
+    ) -> tuple[list[dict], str]:
         calls.append((samples, seed))
         return claims, ""
 
     monkeypatch.setattr(H, "claims_data", fake)
     scn = detente.load("worked-hostage")
-    data = build_report(scn, ReportOptions(design=False, tournament=False, sensitivity=False, samples=5, seed=3))
+    opts = ReportOptions(design=False, tournament=False, sensitivity=False, samples=5, claim_samples=300, seed=3)
+    data = build_report(scn, opts)
     html = render_report(data, bundle="")
-    assert calls == [(5, 3)]
+    assert calls == [(300, 3)]
+    assert ReportOptions().claim_samples >= 256  # intervals that mean something
     assert "weaker-side-first" in html
     assert "88 %" in html
     assert "53–98 %" in html
-    assert "leakage (0.41)" in html
+    assert "leakage (0.41, 0.3–0.5)" in html
+    assert "The claim fails mainly when leakage &gt; 0.52" in html
+    assert "none: the verdict is the same everywhere" in html
     assert "The model disagrees with this claim." in html
     assert data["claims"]["figure"]["data"]["values"][1]["verdict"] == "rarely holds"
 

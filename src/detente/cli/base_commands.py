@@ -271,6 +271,14 @@ def design(
         float | None, typer.Option("--time-limit", help="Stop the solver after this many seconds.")
     ] = None,
     wide: WideOpt = False,
+    robust: Annotated[
+        float | None,
+        typer.Option("--robust", help="Self-enforcing on this share of a sample of the plausible space, e.g. 0.9."),
+    ] = None,
+    robust_samples: Annotated[
+        int, typer.Option("--robust-samples", help="Sample points for --robust (and as many for its check).")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --robust samples.")] = 0,
 ) -> None:
     """Find the fastest schedule that is self-enforcing at every step (docs/design.md)."""
     from ..design.milp import design as run_design
@@ -280,6 +288,9 @@ def design(
     from ..core.quiet import c_output_silenced
 
     tranche_map = _parse_tranches(tranches)
+    if robust is not None:
+        _robust_design(scn, robust, robust_samples, seed, horizon, tranche_map, time_limit, json_out)
+        return
     with c_output_silenced():  # HiGHS prints debug lines from C
         result = run_design(scn, horizon, tranche_map, time_limit=time_limit)
     if out is not None and result.schedule:
@@ -311,6 +322,51 @@ def design(
             _console(stderr=True).print(f"wrote {out} (check it with: detente check {out} --schedule designed)")
         else:
             _console(stderr=True).print(f"nothing written to {out}: no schedule was found")
+
+
+def _robust_design(
+    scn: Any,
+    target: float,
+    samples: int,
+    seed: int,
+    horizon: int | None,
+    tranches: Any,
+    time_limit: float | None,
+    json_out: bool,
+) -> None:
+    from ..core.quiet import c_output_silenced
+    from ..sweeps.robust import robust as run_robust
+
+    with c_output_silenced():  # HiGHS prints debug lines from C
+        res = run_robust(
+            scn, target, samples=samples, seed=seed, horizon=horizon, tranches=tranches, time_limit=time_limit
+        )
+    if json_out:
+        _print_json(res)
+        return
+    from rich.markup import escape
+
+    console = _console()
+    r = res["robust"]
+    if res["completion_period"] is None:
+        console.print(
+            f"No schedule within the horizon is self-enforcing at {100 * r['target']:.0f}% of the {samples} "
+            f"sample points (status {escape(res['status'])}; periods before {res['lower_bound']} ruled out)."
+        )
+        return
+    console.print(
+        f"Fastest schedule self-enforcing at {100 * r['target']:.0f}% of {samples} sample points: completes in "
+        f"period {res['completion_period']} (holds at {100 * r['coverage_in_sample']:.0f}% of them)."
+    )
+    for step in res["schedule"]:
+        console.print(f"  period {step['period']}: {escape(step['concession'])} {step['amount']:g}")
+    lo, hi = r["ci"]
+    console.print(
+        f"On a fresh sample of {samples} points it holds at {100 * r['coverage_out_of_sample']:.0f}% "
+        f"(95% CI {100 * lo:.0f}-{100 * hi:.0f}%)."
+    )
+    if r["failure_box"]:
+        console.print(f"It fails mainly when {escape(r['failure_box']['text'])}.")
 
 
 def _parse_strategies(items: list[str] | None) -> dict[str, str]:

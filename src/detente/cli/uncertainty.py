@@ -1,4 +1,4 @@
-"""Commands for uncertainty: sweep, sensitivity, claims, and the run store (runs).
+"""Commands for uncertainty: sweep, sensitivity, claims, discover, and the run store (runs).
 
 Every run is stored (``--store PATH``, ``DETENTE_STORE``, or the user data directory); see
 docs/uncertainty.md. Long runs show a Rich progress bar on stderr when it is a terminal.
@@ -377,9 +377,22 @@ def claims(
     ] = None,
     samples: Annotated[
         int | None,
-        typer.Option("--samples", "-n", help="Saltelli base size N: N*(d+2) points (default: each claim's, else 32)."),
+        typer.Option(
+            "--samples",
+            "-n",
+            help="Sample points (default: the claims' largest, else 256; with --method sobol the Saltelli base "
+            "size N, N*(d+2) points, default 32).",
+        ),
     ] = None,
     seed: SeedOpt = 0,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="Drivers by 'trees' (extra-trees feature scoring on one Sobol' sample; default) or 'sobol' "
+            "(Sobol total-order indices on Saltelli's sample).",
+        ),
+    ] = "trees",
     only: Annotated[list[str] | None, typer.Option("--only", help="Evaluate only this claim id (repeatable).")] = None,
     set_: SetOpt = None,
     executor: ExecutorOpt = "local",
@@ -415,7 +428,7 @@ def claims(
     runs = _store(store)
     with _executor(executor, workers, scheduler, timeout) as ex, _Progress("claim points", not json_out) as bar:
         results, run_ids = evaluate_claims(
-            scn, specs, samples=samples, seed=seed, executor=ex, store=runs, run_id=run_id, progress=bar
+            scn, specs, samples=samples, seed=seed, method=method, executor=ex, store=runs, run_id=run_id, progress=bar
         )
     if json_out:
         from ..store.duckdb import finite_or_none
@@ -441,16 +454,11 @@ def _render_claims(results: Any, run_ids: list[str], *, wide: bool = False) -> N
         if r.text:
             say(f"[dim]{escape(r.statement)}[/]")
         say(f"[{colour}]{escape(r.message)}[/]")
-        drivers = [d for d in r.drivers if (d["total_order"] or 0.0) > 0.005][:4]
-        if drivers:
-            text = ", ".join(
-                f"{d['parameter']} ({d['total_order']:.2f}"
-                + (f" ± {d['total_order_ci']:.2f})" if d.get("total_order_ci") is not None else ")")
-                for d in drivers
-            )
-            say(f"driven by (Sobol total order): {escape(text)}")
-        else:
-            say("no parameter changes the verdict within its range")
+        say(escape(r.drivers_sentence))
+        if r.failure_box is not None:
+            say(f"failure box: {escape(r.failure_box['text'])}")
+        for warning in r.warnings:
+            say(f"[yellow]warning: {escape(warning)}[/]")
         for sentence in dict.fromkeys(t["sentence"] for t in r.tipping_points):
             say(f"tipping: {escape(sentence)}")
         if r.undefined:
@@ -463,6 +471,126 @@ def _render_claims(results: Any, run_ids: list[str], *, wide: bool = False) -> N
         console.print()
     if run_ids:
         console.print(f"stored as run {escape(', '.join(run_ids))} (detente runs show ID)")
+
+
+# --------------------------------------------------------------------------- discover
+
+
+@app.command()
+@_guard
+def discover(
+    source: ScenarioArg,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="A truth value in the claim language, e.g. 'check\\[phased].self_enforcing', or a claim's id.",
+        ),
+    ],
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Sample points (at least 50).")] = 1024,
+    seed: SeedOpt = 0,
+    method: Annotated[str, typer.Option("--method", help="Sampling: sobol (default), lhs or random.")] = "sobol",
+    false: Annotated[
+        bool, typer.Option("--false", help="Find where the output is false (default: where it is true).")
+    ] = False,
+    box: Annotated[
+        int | None,
+        typer.Option("--box", help="Pick this step of the first box's trade-off curve (default: see docs)."),
+    ] = None,
+    param: ParamOpt = None,
+    figures: Annotated[
+        Path | None,
+        typer.Option("--figures", help="Write the trade-off curve and the box as Vega-Lite JSON into this directory."),
+    ] = None,
+    set_: SetOpt = None,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    timeout: TimeoutOpt = None,
+    store: StoreOpt = None,
+    run_id: RunIdOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Scenario discovery: the boxes of the parameter space where an output is true (PRIM, and CART)."""
+    from ..core.errors import UsageError
+    from ..sweeps.discovery import discover as run_discover
+
+    if box is not None and box < 0:
+        raise UsageError(f"--box must be a step of the trade-off curve (0 or more), found {box}")
+    scn = _load(source, set_)
+    runs = _store(store)
+    with _executor(executor, workers, scheduler, timeout) as ex, _Progress("discovery points", not json_out) as bar:
+        result = run_discover(
+            scn,
+            output,
+            samples=samples,
+            seed=seed,
+            method=method,
+            target=not false,
+            box=box,
+            params=param,
+            executor=ex,
+            store=runs,
+            run_id=run_id,
+            progress=bar,
+        )
+    data = result.to_dict()
+    if figures is not None:
+        _discovery_figures(figures, data, result)
+    if json_out:
+        from ..store.duckdb import finite_or_none
+
+        _print_json(finite_or_none(data))
+        return
+    _render_discovery(data)
+
+
+def _discovery_figures(directory: Path, data: dict[str, Any], result: Any) -> None:
+    import json
+
+    from ..report.discovery_figures import box_spec, tradeoff_spec
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "tradeoff.vl.json").write_text(json.dumps(tradeoff_spec(data), indent=1))
+    x, y = result.extra.get("x"), result.extra.get("y")
+    if x is not None and y is not None and data["boxes"]:
+        names = data["parameters"]
+        points = [
+            {**dict(zip(names, row.tolist(), strict=True)), "interest": bool(v)} for row, v in zip(x, y, strict=True)
+        ]
+        spec = box_spec(data, points)
+        if spec is not None:
+            (directory / "box.vl.json").write_text(json.dumps(spec, indent=1))
+
+
+def _render_discovery(data: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    console = _console()
+    what = "true" if data["target"] else "false"
+    console.print(
+        f"[bold]{escape(data['output'])}[/] is {what} at {data['cases']} of {data['points']} points "
+        f"({100 * data['share']:.0f}%)."
+    )
+    if not data["boxes"]:
+        console.print("PRIM found no box: the output is (almost) the same everywhere, or no box is dense enough.")
+    for i, b in enumerate(data["boxes"]):
+        console.print(
+            f"  box {i + 1}: {escape(b['text'])} (coverage {100 * b['coverage']:.0f}%, density "
+            f"{100 * b['density']:.0f}%, {100 * b['mass']:.0f}% of the space)"
+        )
+    if data["tradeoff"]:
+        console.print(
+            f"  trade-off curve: {len(data['tradeoff'])} steps (0 = whole space); chosen step {data['selected']}; "
+            "pick another with --box N"
+        )
+    for b in data["cart"][:3]:
+        console.print(
+            f"  CART leaf: {escape(b['text'])} (coverage {100 * b['coverage']:.0f}%, density {100 * b['density']:.0f}%)"
+        )
+    if data.get("run_id"):
+        console.print(f"stored as run {escape(data['run_id'])} (detente runs show ID)")
 
 
 # --------------------------------------------------------------------------- runs

@@ -211,14 +211,15 @@ def claims_spec(claims: Sequence[Mapping[str, Any]], *, title: str = "How robust
     """The share of the plausible parameter space where each claim holds, with its 95 % CI.
 
     ``claims``: ``[{"id", "statement", "holds_share", "ci95": [low, high], "drivers":
-    [{"parameter", "total_order"}]}]`` (the JSON of ``detente claims``).
+    [{"parameter", "index"}]}]`` (the JSON of ``detente claims``).
     """
     rows = []
     for c in claims:
         share = num(c.get("holds_share"))
         ci = c.get("ci95") or [None, None]
         drivers = ", ".join(
-            f"{d.get('parameter')} ({num(d.get('total_order')) or 0:.2f})" for d in (c.get("drivers") or [])[:3]
+            f"{d.get('parameter')} ({num(d.get('index', d.get('total_order'))) or 0:.2f})"
+            for d in (c.get("drivers") or [])[:3]
         )
         if share is None:
             verdict = "not evaluated"

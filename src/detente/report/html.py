@@ -73,7 +73,8 @@ class ReportOptions:
     episodes: int = 200  #: per tournament pairing and per outcome profile
     seed: int = 0
     claims: bool = True
-    samples: int = 8  #: Saltelli base size N for claims and Sobol indices (N * (d + 2) points)
+    samples: int = 8  #: Saltelli base size N for Sobol indices (N * (d + 2) points)
+    claim_samples: int = 256  #: one Sobol' sample of this many points for the claims (drivers, failure boxes)
     sensitivity: bool = True
 
 
@@ -417,16 +418,22 @@ def _to_plain(obj: Any) -> Any:
 
 
 def claims_data(
-    scn: Scenario, samples: int, seed: int, progress: Callable[[int, int], None] | None = None
+    scn: Scenario,
+    samples: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None = None,
+    max_scans: int = 3,
 ) -> tuple[list[dict[str, Any]] | None, str]:
     """The claims of ``scn`` (its ``claims:`` section) evaluated by :mod:`detente.sweeps`, or why not.
 
     Returns ``(claims, "")`` or ``(None, reason)``; each claim is the JSON of ``detente claims``
-    (``id``, ``statement``, ``holds_share``, ``ci95``, ``drivers``, ``tipping_points``, ...).
-    Nothing is written to the run store.
+    (``id``, ``statement``, ``holds_share``, ``holds_ci``, ``drivers``, ``failure_box``,
+    ``tipping_points``, ...) over one sample of ``samples`` points (at least 50, what the drivers
+    and failure boxes need: a smaller number is raised to it); ``max_scans`` tipping scans per
+    claim (0: none). Nothing is written to the run store.
     """
     try:
-        from ..sweeps.claims import claims_from_scenario, evaluate_claims
+        from ..sweeps.claims import MIN_TREE_SAMPLES, claims_from_scenario, evaluate_claims
     except ImportError as exc:
         return None, f"claims need detente.sweeps and its dependencies ({exc})"
     try:
@@ -435,8 +442,11 @@ def claims_data(
             return None, "this scenario states no claims (see the claims: section in docs/uncertainty.md)"
         from ..sweeps.executors import LocalExecutor
 
+        samples = max(samples, MIN_TREE_SAMPLES)
         with LocalExecutor() as pool:  # every core: the sample points are independent
-            results, _ = evaluate_claims(scn, specs, samples=samples, seed=seed, executor=pool, progress=progress)
+            results, _ = evaluate_claims(
+                scn, specs, samples=samples, seed=seed, executor=pool, progress=progress, max_scans=max_scans
+            )
     except (ReportCancelled, KeyboardInterrupt):
         raise
     except Exception as exc:
@@ -599,7 +609,7 @@ def build_report(
     if opts.claims:
         tell(0.75, "evaluating the claims")
         with _timed(timings, "claims"):
-            rows_c, reason = claims_data(scn, opts.samples, opts.seed, sub(0.75, 0.88, "claims"))
+            rows_c, reason = claims_data(scn, opts.claim_samples, opts.seed, sub(0.75, 0.88, "claims"), max_scans=0)
         claims = (
             {"available": True, "rows": rows_c, "figure": F.claims_spec(rows_c)}
             if rows_c

@@ -48,6 +48,7 @@ __all__ = [
     "SweepInterrupted",
     "SweepResult",
     "analysis_calls",
+    "common_point_seed",
     "evaluate_points",
     "run_sweep",
     "sweep",
@@ -157,13 +158,16 @@ def run_sweep(
     resume: bool = False,
     progress: Callable[[int, int], None] | None = None,
     extra: Mapping[str, Any] | None = None,
+    common_seed: bool = False,
 ) -> SweepResult:
     """Evaluate ``calls`` at every row of ``matrix`` (parameter values in ``space.names`` order).
 
     With a ``store`` the run is recorded (with ``run_id``, or a new id) and points are written as
     they complete; ``resume`` continues a stored run. Without one, nothing is written and rows
     are kept in memory. ``executor`` defaults to this process. ``progress(done, total)`` is
-    called as chunks complete.
+    called as chunks complete. ``common_seed``: every point uses the seed
+    :func:`common_seed` ``(seed)`` (common random numbers: simulated outputs differ between
+    points because of the parameters, not because of the episodes' random draws).
     """
     from ..store.duckdb import check_run_id, new_run_id
     from .executors import LocalExecutor
@@ -180,6 +184,8 @@ def run_sweep(
         "seed": seed,
         **dict(extra or {}),
     }
+    if common_seed:
+        spec["common_seed"] = True
     spec_hash = _spec_hash(scenario, spec)
     done: set[int] = set()
     if store is not None:
@@ -218,7 +224,11 @@ def run_sweep(
             )
     elif resume:
         raise UsageError("--resume needs a run store")
-    task = PointTask(scenario, tuple(calls), space.names, seed)
+    task = (
+        _FixedSeedTask(scenario, tuple(calls), space.names, common_point_seed(seed))
+        if common_seed
+        else PointTask(scenario, tuple(calls), space.names, seed)
+    )
     remaining = [i for i in range(n) if i not in done]
     memory: dict[int, dict[str, Any]] = {}
     buffer: list[tuple[int, dict[str, Any], float, str]] = []
@@ -299,6 +309,12 @@ def run_sweep(
         seed=seed,
         extra=dict(extra or {}),
     )
+
+
+def common_point_seed(seed: int) -> int:
+    """The one episode seed of every point of a run with common random numbers (and of the
+    tipping-point scans of claims): the last 31-bit child of ``SeedSequence(seed)``."""
+    return point_seed(seed, 2**31 - 1)
 
 
 def _difference(info: Any, scenario: Scenario, spec: Mapping[str, Any]) -> str:
