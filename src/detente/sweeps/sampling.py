@@ -67,9 +67,9 @@ def point_seed(seed: int, index: int) -> int:
 
 
 def check_seed(seed: int) -> int:
-    """``seed`` when it is a whole number in 0 .. 2**63 - 1 (it is stored as a BIGINT)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**63:
-        raise UsageError(f"--seed must be a whole number between 0 and 2**63 - 1, found {seed!r}")
+    """``seed`` when it is a whole number in 0 .. 2**64 - 1 (what the run store keeps losslessly)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**64:
+        raise UsageError(f"--seed must be a whole number between 0 and 2**64 - 1, found {seed!r}")
     return int(seed)
 
 
