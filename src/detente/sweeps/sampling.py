@@ -49,7 +49,8 @@ FloatArray = NDArray[np.float64]
 Method = Literal["grid", "random", "lhs", "sobol"]
 #: Sampling methods, as named on the command line.
 METHODS: tuple[str, ...] = ("lhs", "sobol", "random", "grid")
-#: More sample points than this are refused (a grid over many parameters explodes).
+#: The most points a sweep may have, whatever the method (a grid's points are the product of its
+#: levels): more are refused before anything is sampled or allocated. docs/limits.md lists it.
 MAX_POINTS = 5_000_000
 #: Tag mixed into the sampler's seed so that it is independent of the per-point seeds.
 SAMPLER_TAG = 0x5EED5A17
@@ -169,29 +170,52 @@ class ParameterSpace:
             out[:, j] = x + 0.0  # no negative zero from rounding -0.3
         return out
 
-    def grid(self, levels: int) -> FloatArray:
-        """Every combination of ``levels`` evenly spaced values per parameter, ``[n, d]``."""
-        if levels < 1:
+    def grid_axes(self, levels: int) -> list[FloatArray]:
+        """The values of each parameter in a grid of ``levels`` levels: ``levels`` evenly spaced
+        values over its range (its best value when ``levels`` is 1), or for an integer parameter
+        the distinct whole values nearest to them (every whole value when there are no more
+        than ``levels``). The number of values is computed first, so the range itself is never
+        enumerated, and a grid of more than :data:`MAX_POINTS` points is refused before any
+        value is made."""
+        if isinstance(levels, bool) or not isinstance(levels, int | np.integer) or levels < 1:
             raise UsageError(f"a grid needs at least 1 level per parameter, found {levels}")
-        axes = []
+        levels = int(levels)
+        sizes: list[int] = []
         for j in range(self.dim):
             if self.integer[j]:
-                whole = np.arange(math.ceil(self.lows[j]), math.floor(self.highs[j]) + 1, dtype=float)
-                if levels < whole.size:
-                    whole = np.unique(np.rint(np.linspace(whole[0], whole[-1], levels)))
-                axes.append(whole)
+                whole = math.floor(self.highs[j]) - math.ceil(self.lows[j]) + 1
+                sizes.append(min(levels, whole))
             else:
-                axes.append(
-                    np.linspace(self.lows[j], self.highs[j], levels) if levels > 1 else np.array([self.best[j]])
-                )
-        total = math.prod(a.size for a in axes)
+                sizes.append(levels)
+        total = math.prod(sizes)
         if total > MAX_POINTS:
             raise UsageError(
-                f"a grid of {levels} levels over {self.dim} parameters has {total:,} points (at most "
-                f"{MAX_POINTS:,}); vary fewer parameters (--param) or use --method lhs"
+                f"a grid of {levels:,} levels over {self.dim} parameter{'s' if self.dim != 1 else ''} has "
+                f"{total:,} points, more than the limit of {MAX_POINTS:,} sweep points; use fewer levels "
+                "(--samples), vary fewer parameters (--param), or use --method lhs"
             )
+        axes: list[FloatArray] = []
+        for j in range(self.dim):
+            if self.integer[j]:
+                lo, hi = math.ceil(self.lows[j]), math.floor(self.highs[j])
+                if hi - lo + 1 <= levels:
+                    axes.append(np.arange(lo, hi + 1, dtype=float))
+                else:
+                    axes.append(np.unique(np.rint(np.linspace(float(lo), float(hi), levels))))
+            elif levels > 1:
+                axes.append(np.linspace(self.lows[j], self.highs[j], levels))
+            else:
+                axes.append(np.array([self.best[j]]))
+        return axes
+
+    def grid(self, levels: int) -> FloatArray:
+        """Every combination of the :meth:`grid_axes` values, ``[n, d]`` (the last parameter
+        varies fastest)."""
+        axes = self.grid_axes(levels)
+        if not axes:
+            return np.zeros((1, 0))
         mesh = np.meshgrid(*axes, indexing="ij")
-        return np.stack([m.ravel() for m in mesh], axis=1) if axes else np.zeros((1, 0))
+        return np.stack([m.ravel() for m in mesh], axis=1)
 
     def points(self, matrix: FloatArray) -> list[dict[str, float]]:
         """Rows of ``matrix`` as parameter overrides (``{"leakage": 0.43, ...}``)."""
@@ -218,8 +242,8 @@ def unit_sample(method: str, n: int, dim: int, seed: int) -> FloatArray:
 
     if n < 1:
         raise UsageError(f"--samples must be at least 1, found {n}")
-    if n * max(dim, 1) > MAX_POINTS * 8:
-        raise UsageError(f"{n:,} samples over {dim} parameters is too many")
+    if n > MAX_POINTS:
+        raise UsageError(f"--samples {n:,}: more than the limit of {MAX_POINTS:,} sweep points")
     rng = np.random.default_rng(sampler_seed(seed))
     if method == "random":
         return rng.random((n, dim))
