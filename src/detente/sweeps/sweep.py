@@ -174,7 +174,7 @@ def run_sweep(
     are kept in memory. ``executor`` defaults to this process. ``progress(done, total)`` is
     called as chunks complete.
     """
-    from ..store.duckdb import check_run_id, new_run_id
+    from ..store.duckdb import check_run_id, held_sigint, new_run_id
     from .executors import LocalExecutor
 
     started = time.perf_counter()
@@ -199,24 +199,31 @@ def run_sweep(
             if resume:
                 run_id = _resumable(store, run_id, kind, spec_hash, scenario, spec, space, matrix)
                 done = store.done_points(run_id)
+                stored = run_id
             else:
                 run_id = check_run_id(run_id) if run_id else new_run_id(kind)
-                store.create_run(
-                    run_id,
-                    kind=kind,
-                    scenario=scenario,
-                    spec=spec,
-                    spec_hash=spec_hash,
-                    parameters=space.names,
-                    plan=matrix.tolist(),
-                    seed=seed,
-                    executor=getattr(executor, "name", "local"),
-                    workers=getattr(executor, "workers", 1),
-                )
-            stored = run_id
+                with held_sigint():  # Ctrl-C takes effect once we know whether the run was stored
+                    store.create_run(
+                        run_id,
+                        kind=kind,
+                        scenario=scenario,
+                        spec=spec,
+                        spec_hash=spec_hash,
+                        parameters=space.names,
+                        plan=matrix,
+                        seed=seed,
+                        executor=getattr(executor, "name", "local"),
+                        workers=getattr(executor, "workers", 1),
+                    )
+                    stored = run_id
         elif resume:
             raise UsageError("--resume needs a run store")
     except KeyboardInterrupt:
+        if stored is not None:
+            try:
+                store.finish_run(stored, "interrupted", time.perf_counter() - started)
+            except (UsageError, KeyboardInterrupt):
+                pass
         raise SweepInterrupted(stored) from None
     task = PointTask(scenario, tuple(calls), space.names, seed)
     remaining = [i for i in range(n) if i not in done]
