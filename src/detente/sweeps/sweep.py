@@ -36,6 +36,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,10 +221,8 @@ def run_sweep(
             raise UsageError("--resume needs a run store")
     except KeyboardInterrupt:
         if stored is not None:
-            try:
+            with suppress(UsageError, KeyboardInterrupt):
                 store.finish_run(stored, "interrupted", time.perf_counter() - started)
-            except (UsageError, KeyboardInterrupt):
-                pass
         raise SweepInterrupted(stored) from None
     task = PointTask(scenario, tuple(calls), space.names, seed)
     remaining = [i for i in range(n) if i not in done]
@@ -295,10 +294,8 @@ def run_sweep(
         status = "done"
     except KeyboardInterrupt:
         status = "interrupted"
-        try:
+        with suppress(KeyboardInterrupt):
             flush()
-        except KeyboardInterrupt:
-            pass
         raise SweepInterrupted(stored) from None
     finally:
         if own:
