@@ -389,20 +389,31 @@ def test_a_read_only_store_can_be_listed(toy_path: Path, tmp_path: Path) -> None
 
 
 def test_a_store_damaged_deep_in_its_data_is_a_clear_error(toy_path: Path, tmp_path: Path) -> None:
-    path = tmp_path / "damaged.duckdb"
-    assert cli("sweep", str(toy_path), "-n", "3000", "--store", str(path), "--run-id", "big", "--json")[0] == 0
-    size = path.stat().st_size
-    with path.open("r+b") as f:  # the catalogue at the start stays intact; data blocks do not
-        for offset in range(size // 2, size - 4096, 65536):
-            f.seek(offset)
-            f.write(bytes(range(256)) * 2)
-    for args in (["runs", "show", "big", "--json"], ["runs", "export", "big", "--parquet", str(tmp_path / "x.pq")]):
-        code, out = cli(*args, "--store", str(path))
-        text = " ".join(out.split())
-        assert code == 2, out
-        assert f"run store {path}" in text, out
-        assert "damaged" in text, out
-        assert "internal error" not in text
+    """Garbage written over one stretch of the file at a time, past its header: every command
+    either still works or says the store is damaged (exit 2, naming the file); never exit 70."""
+    pristine = tmp_path / "pristine.duckdb"
+    assert cli("sweep", str(toy_path), "-n", "3000", "--store", str(pristine), "--run-id", "big", "--json")[0] == 0
+    size = pristine.stat().st_size
+    damaged = 0
+    for fraction in (0.3, 0.5, 0.7, 0.9):
+        path = tmp_path / f"damaged{fraction}.duckdb"
+        path.write_bytes(pristine.read_bytes())
+        with path.open("r+b") as f:
+            for offset in range(int(size * fraction), min(size - 4096, int(size * fraction) + 2**18), 8192):
+                f.seek(offset)
+                f.write(bytes(range(256)) * 4)
+        for args in (
+            ["runs", "show", "big", "--json", "--rows"],
+            ["runs", "export", "big", "--parquet", str(tmp_path / "x.pq")],
+        ):
+            code, out = cli(*args, "--store", str(path))
+            text = " ".join(out.split())
+            assert code in (0, 2), out
+            if code == 2:
+                assert f"run store {path}" in text, out
+                assert "damaged" in text, out
+                damaged += 1
+    assert damaged > 0  # the damage was seen, and reported as such
 
 
 class _Forgetful(RunStore):
@@ -442,3 +453,39 @@ def test_resume_repairs_a_run_marked_done_that_lacks_points(toy_path: Path, tmp_
     data = json.loads(out)
     assert (data["computed"], data["reused"]) == (10, 20)
     assert canon(data["rows"]) == canon(full)
+
+
+def test_a_process_holding_the_lock_file_makes_others_wait_then_give_up(toy_path: Path, tmp_path: Path) -> None:
+    from detente.store.duckdb import lock_path
+
+    path = tmp_path / "held.duckdb"
+    assert cli("sweep", str(toy_path), "-n", "3", "--store", str(path), "--run-id", "h", "--json")[0] == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import fcntl, os, sys, time; fd = os.open({str(lock_path(path))!r}, os.O_RDWR); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('ready', flush=True); sys.stdin.readline(); os.close(fd); "
+            "time.sleep(60)",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdin is not None
+        assert holder.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        with pytest.raises(UsageError, match=r"is locked by another process; waited 0\.5 s"):
+            RunStore(path, timeout=0.5).add_results("h", "k", 1)
+        assert 0.4 < time.monotonic() - started < 10
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        # the abandoned waiter takes the lock once it is free and lets it go again at once
+        assert RunStore(path, timeout=10).list_runs()[0]["run_id"] == "h"
+        RunStore(path, timeout=10).add_results("h", "k", 2)
+        assert RunStore(path).results("h") == {"k": 2}
+    finally:
+        holder.kill()
+        holder.wait()

@@ -44,15 +44,15 @@ A store damaged inside its data blocks gives a message naming the file, not an i
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
-import random
 import re
 import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,13 +202,12 @@ def _store_lock(path: Path, deadline: float, timeout: float, *, write: bool) -> 
 
     Every process using the store takes this lock before DuckDB opens the file and releases it
     after DuckDB has closed it (and checkpointed), so at most one process has the file open at
-    any moment, whatever DuckDB's own locking does. Waiting polls with short sleeps until
-    ``deadline``. Reading a store whose directory is read-only and has no lock file goes
-    ahead without one: no process can write there (DuckDB needs to create its log beside it).
+    any moment, whatever DuckDB's own locking does. Waiting is a blocking ``flock`` in a helper
+    thread, bounded by ``deadline`` (:func:`_acquire`). Reading a store whose directory is
+    read-only and has no lock file goes ahead without one: no process can write there (DuckDB
+    needs to create its log beside it).
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: DuckDB's own lock is all there is
+    if importlib.util.find_spec("fcntl") is None:  # pragma: no cover - not POSIX: DuckDB's lock only
         yield
         return
     target = lock_path(path)
@@ -227,20 +226,56 @@ def _store_lock(path: Path, deadline: float, timeout: float, *, write: bool) -> 
     if fd is None:
         yield
         return
+    if not _acquire(fd, deadline):  # the waiting thread now owns the descriptor and closes it
+        raise _locked(path, timeout)
     try:
-        delay = 0.002
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise _locked(path, timeout) from None
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 1.5, 0.05)
         yield
     finally:
         os.close(fd)  # releases the lock (after DuckDB's connection is closed)
+
+
+def _acquire(fd: int, deadline: float) -> bool:
+    """Lock ``fd`` exclusively before ``deadline``; False when that failed.
+
+    A free lock is taken at once. Otherwise a helper thread waits in a blocking ``flock``: the
+    kernel wakes it the moment the lock is released, so a waiting process is not starved by
+    one that releases and takes the lock again in a loop (as polling with sleeps would be).
+    When the deadline passes first, the thread is abandoned: it keeps the descriptor, and
+    closes it (releasing the lock) if it ever gets the lock.
+    """
+    import fcntl
+    import threading
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    got = threading.Event()
+    guard = threading.Lock()
+    abandoned = False
+
+    def wait() -> None:
+        with suppress(OSError):  # pragma: no cover - the descriptor is ours and valid
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with guard:
+            if abandoned:
+                os.close(fd)
+            else:
+                got.set()
+
+    threading.Thread(target=wait, name="detente-store-lock", daemon=True).start()
+    try:
+        got.wait(max(0.0, deadline - time.monotonic()))
+    except BaseException:  # Ctrl-C while waiting: give the descriptor up either way
+        with guard:
+            abandoned = not got.is_set()
+        if not abandoned:
+            os.close(fd)
+        raise
+    with guard:
+        abandoned = not got.is_set()
+    return not abandoned
 
 
 @contextmanager
