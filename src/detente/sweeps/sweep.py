@@ -198,9 +198,8 @@ def run_sweep(
     try:
         if store is not None:
             if resume:
-                run_id = _resumable(store, run_id, kind, spec_hash, scenario, spec, space, matrix)
+                run_id = stored = _resumable(store, run_id, kind, spec_hash, scenario, spec, space, matrix)
                 done = store.done_points(run_id)
-                stored = run_id
             else:
                 run_id = check_run_id(run_id) if run_id else new_run_id(kind)
                 with held_sigint():  # Ctrl-C takes effect once we know whether the run was stored
