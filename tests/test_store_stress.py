@@ -224,3 +224,18 @@ def test_ctrl_c_before_the_run_is_stored_promises_nothing(toy_path: Path, tmp_pa
         sweep(detente.load(toy_path), "check", samples=50, seed=3, store=store, run_id="never")
     assert stopped.value.run_id is None  # the command line then says there is nothing to resume
     assert RunStore(store.path).list_runs() == []
+
+
+def test_the_command_line_says_when_there_is_nothing_to_resume(
+    toy_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    monkeypatch.setattr(RunStore, "create_run", _StoppedStore.create_run)
+    result = CliRunner().invoke(app, ["sweep", str(toy_path), "-n", "5", "--run-id", "ghost"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 130, result.output
+    assert "nothing to resume" in text
+    assert "--resume" not in text
