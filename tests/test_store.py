@@ -489,3 +489,18 @@ def test_a_process_holding_the_lock_file_makes_others_wait_then_give_up(toy_path
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_without_a_lock_file_reading_goes_ahead_and_writing_is_refused(
+    toy_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in a read-only directory that has no lock file (root can write anywhere, so the lock
+    file is sent to a directory that does not exist)."""
+    import detente.store.duckdb as module
+
+    path = tmp_path / "nolock.duckdb"
+    assert cli("sweep", str(toy_path), "-n", "3", "--store", str(path), "--run-id", "n", "--json")[0] == 0
+    monkeypatch.setattr(module, "lock_path", lambda p: tmp_path / "absent" / "x.lock")
+    assert [r["run_id"] for r in RunStore(path).list_runs()] == ["n"]
+    with pytest.raises(UsageError, match="cannot create its lock file"):
+        RunStore(path).add_results("n", "k", 1)
