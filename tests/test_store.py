@@ -456,7 +456,7 @@ def test_resume_repairs_a_run_marked_done_that_lacks_points(toy_path: Path, tmp_
 
 
 def test_a_process_holding_the_lock_file_makes_others_wait_then_give_up(toy_path: Path, tmp_path: Path) -> None:
-    from detente.store.duckdb import lock_path
+    from detente.store.locking import lock_path
 
     path = tmp_path / "held.duckdb"
     assert cli("sweep", str(toy_path), "-n", "3", "--store", str(path), "--run-id", "h", "--json")[0] == 0
@@ -496,7 +496,7 @@ def test_without_a_lock_file_reading_goes_ahead_and_writing_is_refused(
 ) -> None:
     """As in a read-only directory that has no lock file (root can write anywhere, so the lock
     file is sent to a directory that does not exist)."""
-    import detente.store.duckdb as module
+    import detente.store.locking as module
 
     path = tmp_path / "nolock.duckdb"
     assert cli("sweep", str(toy_path), "-n", "3", "--store", str(path), "--run-id", "n", "--json")[0] == 0

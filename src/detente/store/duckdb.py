@@ -44,7 +44,6 @@ A store damaged inside its data blocks gives a message naming the file, not an i
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -52,7 +51,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,12 +59,12 @@ from typing import Any
 
 from .. import __version__
 from ..core.errors import UsageError, did_you_mean
+from .locking import held_sigint, locked_error, store_lock
 
 __all__ = [
     "SCHEMA_VERSION",
     "RunStore",
     "default_store_path",
-    "held_sigint",
     "new_run_id",
     "open_store",
     "record_simulation",
@@ -183,132 +182,6 @@ def _seed_from_column(value: int | None) -> int | None:
     return int(value) + SEED_LIMIT if value < 0 else int(value)
 
 
-def _locked(path: Path, timeout: float, who: str = "") -> UsageError:
-    return UsageError(
-        f"run store {path} is locked by another process{who}; waited {timeout:g} s. "
-        "Wait for it to finish, or use another store with --store PATH "
-        "(DETENTE_STORE_TIMEOUT sets the wait). Nothing was written."
-    )
-
-
-def lock_path(path: Path) -> Path:
-    """The lock file beside a store: ``runs.duckdb.lock`` (created once, never removed)."""
-    return path.with_name(path.name + ".lock")
-
-
-@contextmanager
-def _store_lock(path: Path, deadline: float, timeout: float, *, write: bool) -> Iterator[None]:
-    """Hold the store's lock file exclusively (``flock``) until the block ends.
-
-    Every process using the store takes this lock before DuckDB opens the file and releases it
-    after DuckDB has closed it (and checkpointed), so at most one process has the file open at
-    any moment, whatever DuckDB's own locking does. Waiting is a blocking ``flock`` in a helper
-    thread, bounded by ``deadline`` (:func:`_acquire`). Reading a store whose directory is
-    read-only and has no lock file goes ahead without one: no process can write there (DuckDB
-    needs to create its log beside it).
-    """
-    if importlib.util.find_spec("fcntl") is None:  # pragma: no cover - not POSIX: DuckDB's lock only
-        yield
-        return
-    target = lock_path(path)
-    fd: int | None = None
-    try:
-        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as exc:
-        try:
-            fd = os.open(target, os.O_RDONLY)
-        except OSError:
-            if write:
-                raise UsageError(
-                    f"run store {path}: cannot create its lock file {target} ({exc.strerror}); "
-                    "the store's directory must be writable to store runs"
-                ) from None
-    if fd is None:
-        yield
-        return
-    if not _acquire(fd, deadline):  # the waiting thread now owns the descriptor and closes it
-        raise _locked(path, timeout)
-    try:
-        yield
-    finally:
-        os.close(fd)  # releases the lock (after DuckDB's connection is closed)
-
-
-def _acquire(fd: int, deadline: float) -> bool:
-    """Lock ``fd`` exclusively before ``deadline``; False when that failed.
-
-    A free lock is taken at once. Otherwise a helper thread waits in a blocking ``flock``: the
-    kernel wakes it the moment the lock is released, so a waiting process is not starved by
-    one that releases and takes the lock again in a loop (as polling with sleeps would be).
-    When the deadline passes first, the thread is abandoned: it keeps the descriptor, and
-    closes it (releasing the lock) if it ever gets the lock.
-    """
-    import fcntl
-    import threading
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        pass
-    got = threading.Event()
-    guard = threading.Lock()
-    abandoned = False
-
-    def wait() -> None:
-        with suppress(OSError):  # pragma: no cover - the descriptor is ours and valid
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        with guard:
-            if abandoned:
-                os.close(fd)
-            else:
-                got.set()
-
-    threading.Thread(target=wait, name="detente-store-lock", daemon=True).start()
-    try:
-        got.wait(max(0.0, deadline - time.monotonic()))
-    except BaseException:  # Ctrl-C while waiting: give the descriptor up either way
-        with guard:
-            abandoned = not got.is_set()
-        if not abandoned:
-            os.close(fd)
-        raise
-    with guard:
-        abandoned = not got.is_set()
-    return not abandoned
-
-
-@contextmanager
-def held_sigint(hold: bool = True) -> Iterator[None]:
-    """Hold back Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt.
-
-    Only in the main thread and only when Python's default handler is installed; elsewhere the
-    block runs as it is.
-    """
-    import signal
-    import threading
-
-    if (
-        not hold
-        or threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
-    caught: list[int] = []
-
-    def note(signum: int, frame: Any) -> None:
-        caught.append(signum)
-
-    signal.signal(signal.SIGINT, note)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if caught:
-        raise KeyboardInterrupt
-
-
 @dataclass(frozen=True)
 class RunInfo:
     """A run's row in ``runs`` plus its number of completed points."""
@@ -397,7 +270,7 @@ class RunStore:
             except OSError as exc:
                 raise UsageError(f"run store {self.path}: cannot create its directory ({exc.strerror})") from None
         deadline = time.monotonic() + self.timeout
-        with held_sigint(write), _store_lock(self.path, deadline, self.timeout, write=write):
+        with held_sigint(write), store_lock(self.path, deadline, self.timeout, write=write):
             con = self._open(deadline, write)
             try:
                 if write and not self._ready:
@@ -446,7 +319,7 @@ class RunStore:
                 if time.monotonic() >= deadline:
                     holder = re.search(r"PID (\d+)", text)
                     who = f" (process {holder.group(1)})" if holder else ""
-                    raise _locked(self.path, self.timeout, who) from None
+                    raise locked_error(self.path, self.timeout, who) from None
                 time.sleep(delay)
                 delay = min(delay * 1.5, 0.25)
             except duckdb.Error as exc:

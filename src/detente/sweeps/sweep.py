@@ -175,7 +175,8 @@ def run_sweep(
     are kept in memory. ``executor`` defaults to this process. ``progress(done, total)`` is
     called as chunks complete.
     """
-    from ..store.duckdb import check_run_id, held_sigint, new_run_id
+    from ..store.duckdb import check_run_id, new_run_id
+    from ..store.locking import held_sigint
     from .executors import LocalExecutor
 
     started = time.perf_counter()
