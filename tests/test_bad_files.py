@@ -254,6 +254,16 @@ ROWS = [
         9,
         count=4,
     ),
+    Bad(
+        "detect_above_one.yaml",
+        ("concessions[0].verification.detect:", "expected a probability in [0, 1]", "found 1.5"),
+        9,
+    ),
+    Bad(
+        "verification_lag_fractional.yaml",
+        ("concessions[0].verification.lag:", "expected a whole number", "found 1.5"),
+        9,
+    ),
 ]
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..core.errors import UsageError, did_you_mean
+from ..core.limits import MAX_SEED, MAX_SWEEP_POINTS
 from ..core.scenario import Scenario
 
 __all__ = [
@@ -50,8 +51,8 @@ Method = Literal["grid", "random", "lhs", "sobol"]
 #: Sampling methods, as named on the command line.
 METHODS: tuple[str, ...] = ("lhs", "sobol", "random", "grid")
 #: The most points a sweep may have, whatever the method (a grid's points are the product of its
-#: levels): more are refused before anything is sampled or allocated. docs/limits.md lists it.
-MAX_POINTS = 5_000_000
+#: levels): more are refused before anything is sampled or allocated (docs/limits.md).
+MAX_POINTS = MAX_SWEEP_POINTS
 #: Tag mixed into the sampler's seed so that it is independent of the per-point seeds.
 SAMPLER_TAG = 0x5EED5A17
 
@@ -68,9 +69,9 @@ def point_seed(seed: int, index: int) -> int:
 
 
 def check_seed(seed: int) -> int:
-    """``seed`` when it is a whole number in 0 .. 2**64 - 1 (what the run store keeps losslessly)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**64:
-        raise UsageError(f"--seed must be a whole number between 0 and 2**64 - 1, found {seed!r}")
+    """``seed`` when it is a whole number in 0 .. MAX_SEED (2**63 - 1, as on the command line)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) <= MAX_SEED:
+        raise UsageError(f"--seed must be a whole number between 0 and 2**63 - 1, found {seed!r}")
     return int(seed)
 
 
