@@ -4,6 +4,7 @@ store (nothing lost, 20 trials), ``kill -9`` of a sweep (no orphan workers), and
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -144,6 +145,7 @@ def _completed(store: Path) -> int:
 def test_kill_9_of_a_sweep_leaves_no_worker_behind(tmp_path: Path) -> None:
     store = tmp_path / "k.duckdb"
     proc = _sweep(store, "--workers", "2", points=50_000)
+    family: list[psutil.Process] = []
     try:
         parent = psutil.Process(proc.pid)
         # the two pool workers, the fork server and the resource tracker, once points are flowing
@@ -154,8 +156,8 @@ def test_kill_9_of_a_sweep_leaves_no_worker_behind(tmp_path: Path) -> None:
         _gone, alive = psutil.wait_procs(family, timeout=10)
         assert not alive, [" ".join(p.cmdline()[:4]) for p in alive]
     finally:
-        for p in psutil.Process().children(recursive=True):
-            if p.pid != os.getpid():
+        for p in family:  # only the sweep's own processes, should any remain
+            with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
         proc.kill()
         proc.communicate()
