@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import importlib.resources
+import math
 import os
 import re
 import types
@@ -205,9 +206,29 @@ def _scalar(node: yaml.ScalarNode, loc: Loc, out: _Located, *, key: bool = False
         )
         return None
     value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+    if not key and _over_size_limit(value):
+        out.problems.append(Problem(_too_big_message(value), loc, None, *_pos(node)))
+        return None
     if not key and not isinstance(value, str) and not node.style:
         out.texts[loc] = node.value
     return value
+
+
+def _over_size_limit(value: Any) -> bool:
+    """A finite number over the number-size limit (non-finite ones are the model's to refuse)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) > MAX_ABS_NUMBER
+    )
+
+
+def _too_big_message(value: float) -> str:
+    return (
+        f"expected a finite number of magnitude at most {MAX_ABS_NUMBER:g} (the number-size limit: larger "
+        f"values overflow the analyses), found {value:g}"
+    )
 
 
 def _to_data(node: yaml.Node, loc: Loc, out: _Located) -> Any:
@@ -275,6 +296,7 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
         standard_tags=_STANDARD_TAGS,
         max_values=MAX_VALUES,
         max_int_digits=MAX_INT_DIGITS,
+        max_abs=MAX_ABS_NUMBER,
     )
     if plain is not None:  # the common case, read in one pass
         data, out.values, out.keys, out.texts = plain
