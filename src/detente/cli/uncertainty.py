@@ -80,14 +80,19 @@ def _pairs(items: list[str] | None, option: str, example: str) -> dict[str, str]
 
 
 def _interrupted(exc: KeyboardInterrupt, run_id: str | None, command: str) -> None:
-    """Say how to continue a sweep stopped by Ctrl-C (its completed points are stored)."""
+    """Say how to continue a sweep stopped by Ctrl-C: only a run stored with its whole sample
+    plan (the exception's ``run_id``) can be continued; ``run_id`` (the option) is only a fallback
+    name for the message, never a claim that a run exists."""
     from rich.markup import escape
 
-    run_id = getattr(exc, "run_id", None) or run_id
-    if run_id:
+    stored = getattr(exc, "run_id", None)
+    if stored:
         _console(stderr=True).print(
-            f"interrupted; completed points are stored. Continue with: {escape(command)} --run-id {run_id} --resume"
+            f"interrupted; completed points are stored. Continue with: {escape(command)} --run-id "
+            f"{escape(stored)} --resume"
         )
+    elif hasattr(exc, "run_id"):
+        _console(stderr=True).print("interrupted before the run was stored; nothing was kept, nothing to resume")
 
 
 def _fmt(x: Any) -> str:
