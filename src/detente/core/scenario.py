@@ -44,6 +44,7 @@ from pydantic import (
 from .errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from .expr import Expr, ExpressionError, parse_expression
 from .limits import MAX_CONCESSIONS, MAX_DELAY, MAX_HORIZON, MAX_LAG, MAX_PARTIES
+from .outcome import Kind, Outcome, outcome_problems
 
 __all__ = [
     "LENIENT_CONTEXT",
@@ -330,6 +331,8 @@ class Concession(_Model):
     verification: Verification | None = None
     divisible: StrictBool = False
     requires: tuple[Id, ...] = ()
+    #: What sort of step this is, from a fixed vocabulary (case library; see core/outcome.py).
+    kind: Kind | None = None
 
     @field_validator("reversible", mode="before")
     @classmethod
@@ -451,6 +454,8 @@ class Scenario(_Model):
     design: DesignSpec | None = None
     environment: Environment | None = None
     claims: tuple[Claim, ...] = ()
+    #: What happened (case library): read only by the backtest (see core/outcome.py).
+    outcome: Outcome | None = None
 
     @model_validator(mode="after")
     def _semantics(self, info: ValidationInfo) -> Scenario:
@@ -1152,4 +1157,4 @@ def scenario_problems(scn: Scenario, lenient: Lenient | None = None) -> list[Pro
 
     ``lenient`` names values already known to be bad, whose checks are skipped.
     """
-    return _Checker(scn, lenient).run()
+    return _Checker(scn, lenient).run() + outcome_problems(scn)
