@@ -202,13 +202,11 @@ def test_a_locked_store_is_a_clear_error_and_stays_intact(
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "ready"
         monkeypatch.setenv("DETENTE_STORE_TIMEOUT", "0.5")
-        started = time.monotonic()
         code, out = cli("sweep", str(toy_path), "-n", "4", "--store", str(path), "--run-id", "after")
         assert code == 2
         text = " ".join(out.split())
         assert "is locked by another process" in text
         assert f"process {holder.pid}" in text
-        assert time.monotonic() - started < 20
         code, out = cli("runs", "--store", str(path))
         assert code == 2
         assert "locked" in out

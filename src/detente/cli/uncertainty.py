@@ -4,7 +4,8 @@ Every run is stored (``--store PATH``, ``DETENTE_STORE``, or the user data direc
 docs/uncertainty.md. Long runs show a Rich progress bar on stderr when it is a terminal.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` in the command modules: Typer resolves every
+# command's annotations at start-up, and string annotations cost ~0.1 s of `detente --help`.
 
 import math
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .app import JsonOpt, ScenarioArg, SetOpt, _console, _guard, _load, _print_json, _Progress, app
+from .app import JsonOpt, ScenarioArg, SetOpt, WideOpt, _console, _guard, _load, _print_json, _Progress, app
 
 # --------------------------------------------------------------------------- shared options
 
@@ -141,6 +142,7 @@ def sweep(
     run_id: RunIdOpt = None,
     resume: ResumeOpt = False,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Run an analysis at many points of the parameters' plausible ranges, stored as it goes."""
     from ..core.errors import UsageError
@@ -184,7 +186,7 @@ def sweep(
     if json_out:
         _print_json(result.to_dict())
         return
-    _render_sweep(result, runs)
+    _render_sweep(result, runs, wide=wide)
 
 
 def _int(text: str, option: str) -> int:
@@ -196,21 +198,22 @@ def _int(text: str, option: str) -> int:
         raise UsageError(f"{option}: expected a whole number, found {text!r}") from None
 
 
-def _render_sweep(result: Any, runs: Any) -> None:
+def _render_sweep(result: Any, runs: Any, *, wide: bool = False) -> None:
     """Per analysis, per output: the share of points where it is true, or mean, min and max;
     and how many points left it undefined (NaN, or the analysis failed there)."""
     from rich.markup import escape
-    from rich.table import Table
 
-    console = _console()
+    from ..report.tables import FitTable, plural
+
+    console = _console(wide=wide)
     rows = result.rows
     console.print(
-        f"{len(rows):,} points, seed {result.seed} ({result.computed:,} computed now, {result.reused:,} reused)"
+        f"{plural(len(rows), 'point')}, seed {result.seed} ({result.computed:,} computed now, {result.reused:,} reused)"
     )
-    table = Table()
-    table.add_column("output")
+    table = FitTable(wide=wide)
+    table.add_column("output", key=True)
     for col in ("true / mean", "min", "max", "undefined"):
-        table.add_column(col, justify="right", no_wrap=True)
+        table.add_column(col, justify="right")
     keys: list[str] = []
     for row in rows:
         for key in row["outputs"]:
@@ -280,6 +283,7 @@ def sensitivity(
     run_id: RunIdOpt = None,
     resume: ResumeOpt = False,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Which parameters move an output? Sobol indices or Morris screening, as a tornado ranking."""
     from ..sweeps.sensitivity import sensitivity as run_sensitivity
@@ -309,7 +313,7 @@ def sensitivity(
     if json_out:
         _print_json(result.to_dict())
         return
-    _render_tornado(result)
+    _render_tornado(result, wide=wide)
 
 
 def _short(x: Any) -> str:
@@ -318,38 +322,39 @@ def _short(x: Any) -> str:
     return _fmt(x)
 
 
-def _render_tornado(result: Any) -> None:
+def _render_tornado(result: Any, *, wide: bool = False) -> None:
     """A tornado: parameters ranked by total order (Sobol) or mu* (Morris), with a bar, and the
     output with each parameter alone at the low and the high end of its range."""
     from rich.markup import escape
-    from rich.table import Table
 
-    console = _console()
+    from ..report.tables import FitTable, plural
+
+    console = _console(wide=wide)
     sobol = result.method == "sobol"
     key = "total_order" if sobol else "mu_star"
     top = max((r[key] or 0.0 for r in result.indices), default=0.0) or 1.0
-    width = 10
+    width = 8
     console.print(
-        f"What drives [bold]{escape(result.output)}[/] ({result.method}, {result.evaluations:,} evaluations, "
+        f"What drives [bold]{escape(result.output)}[/] ({result.method}, {plural(result.evaluations, 'evaluation')}, "
         f"seed {result.seed}); at the best values it is {escape(_fmt(result.base_value))}."
     )
-    table = Table(title_justify="left")
-    table.add_column("parameter", no_wrap=True)
-    table.add_column("total ± CI" if sobol else "mu* ± CI", justify="right", no_wrap=True)
-    table.add_column("first" if sobol else "sigma", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True, min_width=width)
-    table.add_column("at low", justify="right", no_wrap=True)
-    table.add_column("at high", justify="right", no_wrap=True)
+    table = FitTable(wide=wide, markup=False)
+    table.add_column("parameter", key=True)
+    table.add_column("total ± CI" if sobol else "mu* ± CI", justify="right")
+    table.add_column("first" if sobol else "sigma", justify="right", key=True)
+    table.add_column("", style="cyan")
+    table.add_column("at low", justify="right", key=True)
+    table.add_column("at high", justify="right", key=True)
     for r in result.indices:
         value = r[key] or 0.0
         bar = "█" * max(0, round(width * max(value, 0.0) / top))
         ci = r["total_order_ci" if sobol else "mu_star_ci"]
         third = r["first_order"] if sobol else r["sigma"]
         table.add_row(
-            escape(r["parameter"]),
+            r["parameter"],
             _short(value) + (f" ± {ci:.2g}" if ci is not None else ""),
             _short(third),
-            f"[cyan]{bar}[/]",
+            bar.ljust(width),
             _short(r["at_low"]),
             _short(r["at_high"]),
         )
@@ -384,6 +389,7 @@ def claims(
     store: StoreOpt = None,
     run_id: RunIdOpt = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Evaluate claims: where in the plausible parameter space each holds, what drives it, where it flips."""
     from ..core.errors import UsageError, did_you_mean
@@ -416,19 +422,25 @@ def claims(
 
         _print_json({"claims": [finite_or_none(r.to_dict()) for r in results], "run_ids": run_ids, "seed": seed})
         return
-    _render_claims(results, run_ids)
+    _render_claims(results, run_ids, wide=wide)
 
 
-def _render_claims(results: Any, run_ids: list[str]) -> None:
+def _render_claims(results: Any, run_ids: list[str], *, wide: bool = False) -> None:
     from rich.markup import escape
+    from rich.padding import Padding
+    from rich.text import Text
 
-    console = _console()
+    console = _console(wide=wide)
+
+    def say(markup: str, indent: int = 2) -> None:  # wrapped lines keep the indentation
+        console.print(Padding(Text.from_markup(markup), (0, 0, 0, indent), expand=False))
+
     for r in results:
         colour = "green" if r.agrees and r.verdict in ("holds", "fails") else ("yellow" if r.agrees else "red")
         console.print(f"[bold]{escape(r.id)}[/]: {escape(r.text or r.statement)}")
         if r.text:
-            console.print(f"  [dim]{escape(r.statement)}[/]")
-        console.print(f"  [{colour}]{escape(r.message)}[/]")
+            say(f"[dim]{escape(r.statement)}[/]")
+        say(f"[{colour}]{escape(r.message)}[/]")
         drivers = [d for d in r.drivers if (d["total_order"] or 0.0) > 0.005][:4]
         if drivers:
             text = ", ".join(
@@ -436,13 +448,18 @@ def _render_claims(results: Any, run_ids: list[str]) -> None:
                 + (f" ± {d['total_order_ci']:.2f})" if d.get("total_order_ci") is not None else ")")
                 for d in drivers
             )
-            console.print(f"  driven by (Sobol total order): {escape(text)}")
+            say(f"driven by (Sobol total order): {escape(text)}")
         else:
-            console.print("  no parameter changes the verdict within its range")
+            say("no parameter changes the verdict within its range")
         for sentence in dict.fromkeys(t["sentence"] for t in r.tipping_points):
-            console.print(f"  tipping: {escape(sentence)}")
+            say(f"tipping: {escape(sentence)}")
         if r.undefined:
-            console.print(f"  [yellow]{r.undefined} points where an analysis failed count as 'does not hold'[/]")
+            failed = (
+                f"{r.undefined} point where an analysis failed counts"
+                if r.undefined == 1
+                else (f"{r.undefined:,} points where an analysis failed count")
+            )
+            say(f"[yellow]{failed} as 'does not hold'[/]")
         console.print()
     if run_ids:
         console.print(f"stored as run {escape(', '.join(run_ids))} (detente runs show ID)")
@@ -467,6 +484,7 @@ def runs_list(
     store: StoreOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many runs, latest first.")] = 50,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List stored runs, latest first (sweeps, sensitivity, claims, simulations)."""
     ctx.obj = {"store": store}
@@ -478,27 +496,26 @@ def runs_list(
         _print_json({"store": str(runs.path), "runs": rows})
         return
     from rich.markup import escape
-    from rich.table import Table
 
-    console = _console()
+    from ..report.tables import FitTable
+
+    console = _console(wide=wide)
     if not rows:
         console.print(f"no runs in {escape(str(runs.path))}")
         return
-    from rich import box
-
     console.print(f"Runs in {escape(str(runs.path))}, latest first")
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("run id", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("points", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("created (UTC)", no_wrap=True)
+    table = FitTable(wide=wide, markup=False)
+    table.add_column("run id", key=True)
+    table.add_column("kind", key=True)
+    table.add_column("points", justify="right", key=True)
+    table.add_column("status", key=True)
+    table.add_column("created (UTC)")
     for r in rows:
         status = r["status"]
         if status == "running" and r["completed"] < r["points"]:
             status = "unfinished"  # running now, or stopped: --resume continues it
         table.add_row(
-            escape(r["run_id"]),
+            r["run_id"],
             r["kind"],
             f"{r['completed']:,}/{r['points']:,}",
             status,
@@ -520,6 +537,7 @@ def runs_show(
     store: StoreOpt = None,
     rows: Annotated[bool, typer.Option("--rows", help="With --json: include every completed row.")] = False,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Show one run: provenance, progress and results."""
     runs = _store_of(ctx, store)
@@ -534,12 +552,11 @@ def runs_show(
             payload["rows"] = finite_or_none(runs.rows(run_id))
         _print_json(payload)
         return
-    from rich.markup import escape
-    from rich.table import Table
+    from ..report.tables import FitTable
 
     d = info.to_dict()
-    table = Table(title=f"Run {escape(run_id)}", title_justify="left", show_header=False)
-    table.add_column("field", style="bold")
+    table = FitTable(title=f"Run {run_id}", show_header=False, wide=wide, markup=False)
+    table.add_column("field", style="bold", key=True)
     table.add_column("value")
     for key in (
         "kind",
@@ -557,12 +574,12 @@ def runs_show(
         "finished",
         "seconds",
     ):
-        table.add_row(key, escape(_fmt(d[key])))
-    table.add_row("parameters", escape(", ".join(d["parameters"]) or "-"))
-    table.add_row("analyses", escape("\n".join(d["spec"].get("analyses", [])) or "-"))
+        table.add_row(key, _fmt(d[key]))
+    table.add_row("parameters", ", ".join(d["parameters"]) or "-")
+    table.add_row("analyses", "\n".join(d["spec"].get("analyses", [])) or "-")
     if results:
-        table.add_row("results", escape(", ".join(results)))
-    _console().print(table)
+        table.add_row("results", ", ".join(results))
+    _console(wide=wide).print(table)
 
 
 @runs_app.command("export")

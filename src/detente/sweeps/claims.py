@@ -879,10 +879,13 @@ def _verdict(spec: ClaimSpec, share: float, ci: tuple[float, float], n: int) -> 
         verdict = "mostly holds"
     else:
         verdict = "mostly fails"
+    every = f"at every one of the {n:,} sample points ({interval})"
+    if n == 1:
+        every = f"at the one sample point ({interval})"
     if share == 1.0:
-        where = f"at every one of the {n} sample points ({interval})"
+        where = every
     elif share == 0.0:
-        where = f"at none of the {n} sample points ({interval})"
+        where = f"at no sample point ({interval})" if n == 1 else f"at none of the {n:,} sample points ({interval})"
     else:
         where = f"in {pct} of the plausible parameter space ({interval})"
     agrees = (share >= 0.5) == spec.expect
@@ -892,10 +895,14 @@ def _verdict(spec: ClaimSpec, share: float, ci: tuple[float, float], n: int) -> 
         elif verdict == "mostly holds":
             msg = f"The model mostly agrees: the claim holds {where}, not everywhere."
         else:
-            msg = f"The model disagrees with this claim: under the sourced ranges it holds only {where}."
+            only = "" if share == 0.0 else "only "
+            msg = f"The model disagrees with this claim: under the sourced ranges it holds {only}{where}."
     else:
         if verdict == "fails":
-            msg = f"The model agrees that this does not hold: it holds only {where}."
+            if share == 0.0:
+                msg = f"The model agrees that this does not hold: it fails {every}."
+            else:
+                msg = f"The model agrees that this does not hold: it holds only {where}."
         elif verdict == "mostly fails":
             msg = f"The model mostly agrees that this does not hold: it holds {where}."
         else:
