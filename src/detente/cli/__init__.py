@@ -15,6 +15,7 @@ import sys
 from . import base_commands as base_commands
 from . import uncertainty as uncertainty
 from . import web as web
+from . import zone as zone
 from .app import app
 
 __all__ = ["app", "main"]

@@ -208,13 +208,30 @@ def design(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Stop the solver after this many seconds.")
     ] = None,
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="What to optimise: fastest, deepest, fair (Nash bargaining) or robust-slack (docs/zone.md).",
+        ),
+    ] = "fastest",
+    demands: Annotated[
+        bool, typer.Option("--demands", help="Meet every demand in the file's demands: section.")
+    ] = False,
 ) -> None:
     """Find the fastest schedule that is self-enforcing at every step (MODEL.md §4)."""
     from ..design.milp import design as run_design
     from ..design.render import roadmap_lines
 
     scn = _load(source, set_)
-    result = run_design(scn, horizon, _parse_tranches(tranches), time_limit=time_limit)
+    result = run_design(
+        scn,
+        horizon,
+        _parse_tranches(tranches),
+        time_limit=time_limit,
+        objective=objective,
+        demands=[d.id for d in scn.demands] if demands else None,
+    )
     if out is not None and result.schedule:
         from ..core.scenario import Scenario as _Scenario
         from ..io.yaml import dump
