@@ -17,9 +17,7 @@ def zone(
         list[str] | None,
         typer.Option("--demand", help="Hold only this demand (repeatable; default: every demand in the file)."),
     ] = None,
-    drop: Annotated[
-        list[str] | None, typer.Option("--drop", help="Leave this demand out (repeatable).")
-    ] = None,
+    drop: Annotated[list[str] | None, typer.Option("--drop", help="Leave this demand out (repeatable).")] = None,
     horizon: Annotated[
         int | None,
         typer.Option("--horizon", "-T", help="Latest period a step may take (default: the file's design.horizon)."),
@@ -39,7 +37,9 @@ def zone(
     known = [d.id for d in scn.demands]
     for name in [*(demand or []), *(drop or [])]:
         if name not in known:
-            raise UsageError(f"unknown demand {name!r}{did_you_mean(name, known)} (demands: {', '.join(known) or 'none'})")
+            raise UsageError(
+                f"unknown demand {name!r}{did_you_mean(name, known)} (demands: {', '.join(known) or 'none'})"
+            )
     chosen = list(demand) if demand else known
     chosen = [d for d in chosen if d not in set(drop or [])]
     result = run_zone(scn, chosen, horizon=horizon, points=points, time_limit=time_limit)

@@ -79,11 +79,16 @@ def earliest_periods(
     "not before" demands in ``demands``; None when the rules form a cycle (never settle)."""
     concs = {c.id: c for c in scn.concessions}
     spec = scn.design
-    m = {cid: 1 for cid in concs}
+    m = dict.fromkeys(concs, 1)
     m.update({k: v for k, v in (spec.tranches.items() if spec is not None else ()) if k in concs})
     m.update({k: v for k, v in (tranches or {}).items() if k in concs})
     pace = {k: v for k, v in (spec.pace.items() if spec is not None else ()) if k in concs}
     lag = {cid: _num(c.lag, env) or 0.0 for cid, c in concs.items()}
+
+    def share(d: Demand) -> float:
+        value = _num(d.share, env) if d.share is not None else 1.0
+        return 1.0 if value is None else value
+
     start = dict.fromkeys(concs, 0)
 
     def reach(cid: str, n: int) -> int:
@@ -104,7 +109,7 @@ def earliest_periods(
                     low = max(low, int(_num(d.period, env) or 0))
                 elif d.form == "after" and d.concession in concs and d.concession != cid:
                     x = d.concession
-                    n = needed_tranches(_num(d.share, env) if d.share is not None else 1.0, m[x])
+                    n = needed_tranches(share(d), m[x])
                     if n > 0:
                         low = max(low, reach(x, n) + int(lag[x]) + 1)
             if low > start[cid]:
@@ -124,23 +129,30 @@ def _missed(scn: Scenario, demands: Sequence[Demand], env: Mapping[str, float]) 
         return "they wait on each other in a cycle (a step demanded first requires one of the party's own)"
     concs = {c.id: c for c in scn.concessions}
     spec = scn.design
-    m = {cid: 1 for cid in concs}
+    m = dict.fromkeys(concs, 1)
     m.update({k: v for k, v in (spec.tranches.items() if spec is not None else ()) if k in concs})
     pace = {k: v for k, v in (spec.pace.items() if spec is not None else ()) if k in concs}
     word = scn.period
     for d in demands:
         if d.form == "in_force" and d.concession in concs:
             cid = d.concession
-            n = needed_tranches(_num(d.share, env) if d.share is not None else 1.0, m[cid])
+            given = _num(d.share, env) if d.share is not None else 1.0
+            n = needed_tranches(1.0 if given is None else given, m[cid])
             when = starts[cid] + max(0, n - 1) * int(pace.get(cid, 0))
             t = _num(d.period, env)
             if n > 0 and t is not None and when > t:
-                return f"'{d.id}' needs {cid} in force by {word} {t:g}, which the others allow from {word} {when} at the earliest"
+                return (
+                    f"'{d.id}' needs {cid} in force by {word} {t:g}, "
+                    f"possible from {word} {when} at the earliest under its other demands"
+                )
         if d.form == "completes_by":
             t = _num(d.period, env)
             last = max(starts[c] + (m[c] - 1) * int(pace.get(c, 0)) for c in concs)
             if t is not None and last > t:
-                return f"'{d.id}' needs the deal complete by {word} {t:g}, which the others allow from {word} {last} at the earliest"
+                return (
+                    f"'{d.id}' needs the deal complete by {word} {t:g}, "
+                    f"possible from {word} {last} at the earliest under its other demands"
+                )
     return None
 
 
@@ -168,7 +180,10 @@ def demand_problems(scn: Scenario) -> list[Problem]:
             add("id", f"duplicate demand id {d.id!r}")
         seen.add(d.id)
         if d.party not in parties:
-            add("party", f"unknown party {d.party!r}{did_you_mean(d.party, parties)} (parties: {', '.join(sorted(parties))})")
+            add(
+                "party",
+                f"unknown party {d.party!r}{did_you_mean(d.party, parties)} (parties: {', '.join(sorted(parties))})",
+            )
         used = FIELDS[d.form]
         for name in _REQUIRED[d.form]:
             if getattr(d, name) is None:
@@ -221,7 +236,9 @@ def demand_problems(scn: Scenario) -> list[Problem]:
                 last = group[-1][0]
                 names = " and ".join(f"'{d.id}'" for _, d in group)
                 kind = "cannot hold on any schedule" if size == 1 else "contradict each other"
-                problems.append(Problem(f"{party}'s demand{'s' if size > 1 else ''} {names} {kind}: {why}", ("demands", last)))
+                problems.append(
+                    Problem(f"{party}'s demand{'s' if size > 1 else ''} {names} {kind}: {why}", ("demands", last))
+                )
                 found = True
                 break
             if found:

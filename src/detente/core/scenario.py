@@ -44,9 +44,9 @@ from .errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from .expr import Expr, ExpressionError, parse_expression
 
 __all__ = [
+    "DEMAND_FORMS",
     "LENIENT_CONTEXT",
     "MAX_HORIZON",
-    "DEMAND_FORMS",
     "Concession",
     "Demand",
     "DesignSpec",

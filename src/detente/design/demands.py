@@ -74,7 +74,9 @@ def compile_rules(pkg: Package, ids: Sequence[str] | None = None) -> list[Rule]:
     if ids is not None:
         for name in ids:
             if name not in known:
-                raise UsageError(f"unknown demand {name!r}{did_you_mean(name, known)} (demands: {', '.join(known) or 'none'})")
+                raise UsageError(
+                    f"unknown demand {name!r}{did_you_mean(name, known)} (demands: {', '.join(known) or 'none'})"
+                )
     rules = []
     for n, d in enumerate(scn.demands):
         if ids is not None and d.id not in ids:
@@ -125,7 +127,8 @@ def add_rule(master: Master, rule: Rule) -> None:
                         flags[u] = f
                     master.add_row({int(X[k, t]): 1.0, flags[u]: -float(m[k])}, -math.inf, 0.0)
     elif rule.form == "in_force":
-        assert rule.concession is not None and rule.period is not None
+        assert rule.concession is not None
+        assert rule.period is not None
         k = rule.concession
         n = needed_tranches(rule.level, int(m[k]))
         if n > 0 and rule.period < T:
@@ -170,7 +173,8 @@ def holds(pkg: Package, counts: IntArray, check: Check, rule: Rule) -> bool:
         first = [next((t for t in range(width) if counts[k, t] > 0), math.inf) for k in own if k != c]
         return all(f >= allowed_from for f in first)
     if rule.form == "in_force":
-        assert rule.concession is not None and rule.period is not None
+        assert rule.concession is not None
+        assert rule.period is not None
         k = rule.concession
         return count(k, rule.period) >= needed_tranches(rule.level, int(m[k]))
     if rule.form == "no_irreversible_before":

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from .demands import Rule, add_rule, holds
 from .forms import comply_form
-from .master import Master
+from .master import Master, Objective
 from .milp import MAXMIN_TOL, _complete, _lazy, _passes, _Search, _violations, all_keys, eta_upper_bound
 from .package import Check, Package, check_counts, requires_ok
 
@@ -49,8 +49,8 @@ __all__ = [
     "NASH_TOL",
     "OBJECTIVES",
     "Solved",
-    "design_for",
     "depth_form",
+    "design_for",
     "fastest",
     "objective_value",
     "optimise",
@@ -166,7 +166,10 @@ def optimise(
             terms, const = values[i]
             master.add_row(terms, lo - const - 1e-9, math.inf)
     zs: list[int] = []
-    unorm = [({v: c / float(pkg.stake[i]) for v, c in values[i][0].items()}, values[i][1] / float(pkg.stake[i])) for i in range(P)]
+    unorm = [
+        ({v: c / float(pkg.stake[i]) for v, c in values[i][0].items()}, values[i][1] / float(pkg.stake[i]))
+        for i in range(P)
+    ]
     if kind == "value":
         assert weights is not None
         scale = max(1e-12, max(abs(w) for w in weights))
@@ -195,7 +198,7 @@ def optimise(
         master.add_cuts(all_keys(pkg, T))
     master.add_cuts(search.keys)
     level = 0.0
-    loop_kind = "maxmin" if kind == "robust-slack" else "feasible"
+    loop_kind: Objective = "maxmin" if kind == "robust-slack" else "feasible"
     while True:
         remaining = search.remaining()
         if remaining is not None and remaining <= 0:
@@ -410,7 +413,9 @@ def design_for(
             demands=tuple(r.id for r in rules),
         )
     if status not in ("infeasible",):
-        raise UsageError(f"the {objective} design stopped ({status.replace('_', ' ')}) before an answer; raise --time-limit")
+        raise UsageError(
+            f"the {objective} design stopped ({status.replace('_', ' ')}) before an answer; raise --time-limit"
+        )
     if not rules:
         from dataclasses import replace
 

@@ -295,7 +295,8 @@ def zone(
     def timed_out(found: Solved) -> None:
         if found.status not in ("optimal", "infeasible"):
             raise UsageError(
-                f"the zone could not be settled ({found.status.replace('_', ' ')}); raise --time-limit or lower --points"
+                f"the zone could not be settled ({found.status.replace('_', ' ')}); "
+                "raise --time-limit or lower --points"
             )
 
     first = optimise(search, T, "feasible", rules)
@@ -337,15 +338,14 @@ def zone(
         drop = _fewest_to_drop(search, rules)
         message = _conflict_text(pkg, core)
         if drop and all(c.relax_to is None for c in conflict):
-            message += f" Moving one demand of it is not enough; dropping {', '.join(repr(d) for d in drop)} opens the zone."
+            message += (
+                f" Moving one demand of it is not enough; dropping {', '.join(repr(d) for d in drop)} opens the zone."
+            )
         return done(empty=True, conflict=tuple(conflict), drop=drop, message=message)
 
     # the zone is open: frontier, fair point, fastest point
     frontier: list[Point] = []
-    if comp.n_parties >= 2:
-        frontier = _frontier(search, rules, points)
-    else:
-        frontier = [_point(pkg, first, rules)]
+    frontier = _frontier(search, rules, points) if comp.n_parties >= 2 else [_point(pkg, first, rules)]
     fair_found = optimise(search, T, "fair", rules)
     fair = _point(pkg, fair_found, rules) if _ok(fair_found) else None
     _, fast_found = fastest(search, rules)
@@ -387,7 +387,8 @@ def _frontier(search: _Search, rules: Sequence[Rule], points: int) -> list[Point
         if not _ok(end):
             raise UsageError(f"the frontier could not be settled ({end.status.replace('_', ' ')})")
         found.append(end)
-    assert a.check is not None and b.check is not None
+    assert a.check is not None
+    assert b.check is not None
     lo, hi = float(a.check.participation[1]), float(b.check.participation[1])
     for q in range(1, points - 1):
         eps = lo + (hi - lo) * q / (points - 1)
