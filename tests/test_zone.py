@@ -75,7 +75,8 @@ def test_objectives_agree_with_the_oracle(seed: int) -> None:
         if want is None:
             continue
         assert got.status == "optimal"
-        assert got.counts is not None and got.check is not None
+        assert got.counts is not None
+        assert got.check is not None
         assert got.check.ok
         assert all(holds(pkg, got.counts, got.check, r) for r in rules)
         if kind != "feasible":
@@ -94,14 +95,15 @@ def test_value_floors_and_fastest_agree_with_the_oracle(seed: int) -> None:
         w = [1.0] + [0.0] * (pkg.comp.n_parties - 1)
         want = brute_force_objective(pkg, "value", rules, weights=w, floors=floors)
         got = optimise(_Search(pkg, None), pkg.horizon, "value", rules, weights=w, floors=floors)
-        assert want is not None and got.status == "optimal"
+        assert want is not None
+        assert got.status == "optimal"
         assert got.value == pytest.approx(want[0], abs=1e-6)
     T, found = fastest(_Search(pkg, None), rules)
     want_fast = brute_force_objective(pkg, "fastest", rules)
     assert (want_fast is None) == (T is None)
     if want_fast is not None and found.counts is not None and found.check is not None:
         done = -math.floor(-want_fast[0])  # the score is -completion + slack/16, slack in [0, 2]
-        assert T == -math.floor(want_fast[0]) or T == done
+        assert -math.floor(want_fast[0]) == T or done == T
         assert found.check.min_norm_slack / 16.0 - T == pytest.approx(want_fast[0], abs=1e-6)
 
 
@@ -140,7 +142,8 @@ def test_hanoi_zone_is_empty_and_names_the_conflict(hanoi_zone) -> None:  # type
     ids = [c.demand for c in z.conflict]
     assert "dprk-relief-for-yongbyon" in ids
     assert any(i.startswith("us-") for i in ids)
-    assert "cannot both hold" in z.message and "0.97" in z.message
+    assert "cannot both hold" in z.message
+    assert "0.97" in z.message
     dprk = next(c for c in z.conflict if c.demand == "dprk-relief-for-yongbyon")
     assert dprk.relax_to == 0.0  # any share of relief at month 0 keeps it closed
     assert dprk.relax_period == 8
@@ -181,7 +184,9 @@ def test_open_zone_frontier_fair_and_fastest_pass_check() -> None:
     z = zone(scn, kept, points=6)
     assert not z.empty
     d = z.to_dict()
-    assert d["frontier"] and d["fair"] and d["fastest"]
+    assert d["frontier"]
+    assert d["fair"]
+    assert d["fastest"]
     pkg = build_package(scn)
     rules = compile_rules(pkg, kept)
     for p in [*d["frontier"], d["fair"], d["fastest"]]:
@@ -217,7 +222,9 @@ def test_zone_json_contract() -> None:
     out = json.loads(res.stdout)
     assert out["empty"] is True
     assert {"demand", "party", "relax_to", "text"} <= set(out["conflict"][0])
-    assert out["frontier"] == [] and out["fair"] is None and out["fastest"] is None
+    assert out["frontier"] == []
+    assert out["fair"] is None
+    assert out["fastest"] is None
 
 
 def test_zone_unknown_demand_exits_2() -> None:
