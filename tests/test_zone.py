@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import detente
@@ -246,3 +248,47 @@ def test_design_unknown_objective_exits_2() -> None:
     res = runner.invoke(app, ["design", "tests/fixtures/design_hostage.yaml", "--objective", "cheapest"])
     assert res.exit_code == 2
     assert "objective: expected one of fastest, deepest, fair, robust-slack" in res.output
+
+
+# --------------------------------------------------------------------------- rows vs holds
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), pick=st.integers(0, 10_000))
+def test_demand_rows_accept_exactly_the_schedules_that_meet_the_demand(seed: int, pick: int) -> None:
+    """With X fixed to a schedule, the master (participation rows plus one demand's rows) is
+    feasible if and only if the schedule participates and holds() says it meets the demand."""
+    from detente.design.bruteforce import schedules
+    from detente.design.demands import add_rule
+    from detente.design.master import Master
+    from detente.design.package import requires_ok
+
+    scn = random_package(np.random.default_rng(seed), horizon=2, max_tranches_total=4)
+    pkg = build_package(scn)
+    rng = np.random.default_rng(pick)
+    rules = _random_rules(pkg, rng)
+    every = [c for c in schedules(pkg.m, pkg.horizon) if requires_ok(c, pkg)]
+    counts = every[int(rng.integers(len(every)))]
+    c = check_counts(pkg, counts)
+    for rule in rules:
+        master = Master(pkg, pkg.horizon)
+        add_rule(master, rule)
+        for k in range(counts.shape[0]):
+            for t in range(counts.shape[1]):
+                master.add_row({int(master.X[k, t]): 1.0}, float(counts[k, t]), float(counts[k, t]))
+        feasible = master.solve(None).status == "optimal"
+        expected = holds(pkg, counts, c, rule) and bool((c.participation >= -1e-9).all())
+        assert feasible == expected, (rule, counts.tolist())
+
+
+def test_frontier_figure_marks_every_kind() -> None:
+    from detente.report.zone_figure import frontier_spec, positions
+
+    scn = detente.load("hanoi-2019")
+    z = zone(scn, ["us-yongbyon-first"], points=3).to_dict()
+    spec = frontier_spec(z, positions(scn))
+    kinds = {row["kind"] for row in spec["data"]["values"]}
+    assert {"frontier", "no deal", "fair (Nash)", "fastest", "position (not self-enforcing)"} <= kinds
+    labels = {row["label"] for row in spec["data"]["values"]}
+    assert {"us-big-deal", "dprk-offer", "phased"} <= labels
+    json.dumps(spec, allow_nan=False)
