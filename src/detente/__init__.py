@@ -54,6 +54,7 @@ __all__ = [
     "dumps",
     "load",
     "loads",
+    "theory",
     "tipping_points",
 ]
 
@@ -67,6 +68,8 @@ if TYPE_CHECKING:  # pragma: no cover
 def __getattr__(name: str) -> Any:
     if name == "design":  # the designer package, which is callable: detente.design(scn, horizon)
         return import_module("detente.design")
+    if name == "theory":  # the classic models: detente.theory.dresher(5, 2).value
+        return import_module("detente.theory")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'detente' has no attribute {name!r}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 
 from . import base_commands as base_commands
+from . import theory as theory
 from . import uncertainty as uncertainty
 from . import web as web
 from . import zone as zone
