@@ -780,6 +780,10 @@ def create_app(
         if seed is not None and not 0 <= seed < 2**63:
             raise HTTPProblem(422, f"seed must be between 0 and 2**63 - 1, found {seed}")
 
+    from .zone_routes import register as register_zone
+
+    register_zone(api, scenario_from, lim.design_time_limit)
+
     # ------------------------------------------------------------------ jobs
 
     @api.post("/api/jobs/{kind}", tags=["jobs"], status_code=202, openapi_extra=YAML_BODY, responses=ERRORS)
