@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -63,12 +63,13 @@ def zone(
     table.add_column(b, justify="right")
     table.add_column("completes", justify="right")
     table.add_column("", justify="left")
+    rows: dict[tuple[tuple[int, str, float], ...], tuple[Any, list[str]]] = {}
     for p in result.frontier:
-        tags = []
-        if result.fair is not None and p.schedule == result.fair.schedule:
-            tags.append("fair")
-        if result.fastest is not None and p.schedule == result.fastest.schedule:
-            tags.append("fastest")
+        rows[p.schedule] = (p, ["frontier"])
+    for tag, point in (("fair (Nash)", result.fair), ("fastest", result.fastest)):
+        if point is not None:
+            rows.setdefault(point.schedule, (point, []))[1].append(tag)
+    for p, tags in sorted(rows.values(), key=lambda r: (r[0].values[a], -r[0].values[b])):
         table.add_row(f"{p.values[a]:.3f}", f"{p.values[b]:.3f}", str(p.completes), ", ".join(tags))
     console.print(table)
     for name, point in (("Fair point (Nash bargaining)", result.fair), ("Fastest point", result.fastest)):

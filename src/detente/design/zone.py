@@ -237,15 +237,12 @@ def _relax_text(pkg: Package, rule: Rule, relax_to: float | None, period: int | 
         return f"{head}: moving it alone does not open the zone"
     opens = []
     if relax_to is not None and relax_to <= 0.0 and rule.form in ("after", "in_force", "no_irreversible_before"):
-        opens.append("dropping it")
+        opens.append("if it is dropped")
     elif relax_to is not None:
-        opens.append(f"'{describe(rule, pkg, relax_to)}'")
+        opens.append(f"at '{describe(rule, pkg, relax_to)}'")
     if period is not None:
-        opens.append(f"'{describe(replace(rule, period=period), pkg)}'")
-    return f"{head}: the zone opens with " + " or with ".join(opens)
-
-
-# --------------------------------------------------------------------------- the zone
+        opens.append(f"at '{describe(replace(rule, period=period), pkg)}'")
+    return f"{head}: the zone opens " + " or ".join(opens)
 
 
 def zone(
@@ -348,6 +345,8 @@ def zone(
     frontier = _frontier(search, rules, points) if comp.n_parties >= 2 else [_point(pkg, first, rules)]
     fair_found = optimise(search, T, "fair", rules)
     fair = _point(pkg, fair_found, rules) if _ok(fair_found) else None
+    if fair is not None and comp.n_parties >= 2:  # the Nash point is efficient: it belongs on the frontier
+        frontier = _efficient([*frontier, fair], comp.party_ids[:2])
     _, fast_found = fastest(search, rules)
     fast = _point(pkg, fast_found, rules) if _ok(fast_found) else None
     n = len(frontier)
@@ -403,8 +402,12 @@ def _frontier(search: _Search, rules: Sequence[Rule], points: int) -> list[Point
         key = f.counts.tobytes()
         if key not in pts:
             pts[key] = _point(pkg, f, rules)
-    ids = pkg.comp.party_ids[:2]
-    out = list(pts.values())
+    return _efficient(list(pts.values()), pkg.comp.party_ids[:2])
+
+
+def _efficient(points: Sequence[Point], ids: Sequence[str]) -> list[Point]:
+    """The points no other point dominates on ``ids``' values, one per schedule, sorted."""
+    out = list({p.schedule: p for p in points}.values())
     kept = [
         p
         for p in out
