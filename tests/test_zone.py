@@ -292,3 +292,79 @@ def test_frontier_figure_marks_every_kind() -> None:
     labels = {row["label"] for row in spec["data"]["values"]}
     assert {"us-big-deal", "dprk-offer", "phased"} <= labels
     json.dumps(spec, allow_nan=False)
+
+
+# --------------------------------------------------------------------------- generated zones
+
+
+def _with_random_demands(seed: int) -> detente.Scenario:
+    from detente.core.scenario import Demand
+
+    draw = 1000 * seed
+    while True:  # a package with some self-enforcing schedule, so that demands decide the zone
+        scn = random_package(np.random.default_rng(draw), horizon=3, max_tranches_total=5)
+        if brute_force_objective(build_package(scn), "feasible") is not None:
+            break
+        draw += 1
+    rng = np.random.default_rng(seed + 7)
+    parties = list(scn.party_ids)
+    demands = []
+    for n in range(3):
+        party = str(rng.choice(parties))
+        others = [c.id for c in scn.concessions if c.by != party]
+        form = str(rng.choice(["after", "in_force", "no_irreversible_before", "value_at_least"]))
+        if form == "after" and others:
+            demands.append(Demand(id=f"d{n}", party=party, form="after", concession=str(rng.choice(others))))
+        elif form == "in_force":
+            cid = str(rng.choice([c.id for c in scn.concessions]))
+            demands.append(
+                Demand(id=f"d{n}", party=party, form="in_force", concession=cid, period=int(rng.integers(2)))
+            )
+        elif form == "no_irreversible_before":
+            demands.append(Demand(id=f"d{n}", party=party, form=form, period=int(rng.integers(1, 4))))
+        else:
+            demands.append(Demand(id=f"d{n}", party=party, form="value_at_least", value=float(rng.uniform(0, 2))))
+    return scn.model_copy(update={"demands": tuple(demands)})
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_generated_zones_are_minimal_conflicts_or_checked_frontiers(seed: int) -> None:
+    scn = _with_random_demands(seed)
+    z = zone(scn, points=4)
+    pkg = build_package(scn)
+    rules = {r.id: r for r in compile_rules(pkg)}
+    search = _Search(pkg, None)
+    if z.empty and z.conflict:
+        core = [rules[c.demand] for c in z.conflict]
+        assert optimise(search, pkg.horizon, "feasible", core).status == "infeasible"
+        for r in core:
+            assert optimise(search, pkg.horizon, "feasible", [q for q in core if q is not r]).status == "optimal"
+        for c in z.conflict:  # a relaxation, when given, opens the zone with everything else held
+            if c.relax_to is not None:
+                moved = rules[c.demand].at(c.relax_to)
+                rest = [q for q in rules.values() if q.id != c.demand]
+                assert optimise(search, pkg.horizon, "feasible", [*rest, moved]).status == "optimal"
+        want = brute_force_objective(pkg, "feasible", list(rules.values()))
+        assert want is None
+    elif not z.empty:
+        want = brute_force_objective(pkg, "feasible", list(rules.values()))
+        assert want is not None
+        for p in [*z.frontier, z.fair, z.fastest]:
+            assert p is not None
+            assert _passes_check(scn, [{"period": t, "concession": k, "amount": a} for t, k, a in p.schedule])
+
+
+def test_a_demand_that_waits_on_its_own_prerequisite_is_a_cycle() -> None:
+    text = """
+name: cycle
+parties: [{id: US, discount: 0.9}, {id: DPRK, discount: 0.9}]
+concessions:
+  - {id: dismantle, by: DPRK, flow: {US: 3, DPRK: -2}}
+  - {id: relief, by: US, flow: {US: -1, DPRK: 3}, requires: [dismantle]}
+demands:
+  - {id: dprk-relief-first, party: DPRK, form: after, concession: relief}
+"""
+    with pytest.raises(detente.ScenarioError) as info:
+        detente.loads(text, "cycle.yaml")
+    assert "cycle" in str(info.value)
+    assert "demands[0]" in str(info.value)
