@@ -350,10 +350,9 @@ def zone(
     _, fast_found = fastest(search, rules)
     fast = _point(pkg, fast_found, rules) if _ok(fast_found) else None
     n = len(frontier)
-    msg = (
-        f"The zone is open: self-enforcing schedules within {word} {T} meet every demand "
-        f"({len(rules)} in force); {n} frontier point{'s' if n != 1 else ''}."
-    )
+    held = f"meet every demand ({len(rules)} in force)" if rules else "exist (no demands held)"
+    points_word = "point" if n == 1 else "points"
+    msg = f"The zone is open: self-enforcing schedules within {word} {T} {held}; {n} frontier {points_word}."
     if fast is not None:
         msg += f" The fastest completes in {word} {fast.completes}."
     return done(empty=False, frontier=tuple(frontier), fair=fair, fastest=fast, message=msg)
