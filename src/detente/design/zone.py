@@ -343,7 +343,8 @@ def zone(
     # the zone is open: frontier, fair point, fastest point
     frontier: list[Point] = []
     frontier = _frontier(search, rules, points) if comp.n_parties >= 2 else [_point(pkg, first, rules)]
-    fair_found = optimise(search, T, "fair", rules)
+    hints = [[p.values[pid] for pid in comp.party_ids] for p in frontier]
+    fair_found = optimise(search, T, "fair", rules, hints=hints)
     fair = _point(pkg, fair_found, rules) if _ok(fair_found) else None
     if fair is not None and comp.n_parties >= 2:  # the Nash point is efficient: it belongs on the frontier
         frontier = _efficient([*frontier, fair], comp.party_ids[:2])
