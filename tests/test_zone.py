@@ -368,3 +368,15 @@ demands:
         detente.loads(text, "cycle.yaml")
     assert "cycle" in str(info.value)
     assert "demands[0]" in str(info.value)
+
+
+@pytest.mark.parametrize("objective", ["fastest", "deepest", "fair", "robust-slack"])
+def test_design_objective_equals_the_oracle_on_the_worked_example(objective: str) -> None:
+    scn = detente.load("tests/fixtures/design_hostage.yaml")
+    milp = design(scn, objective=objective, demands=[] if objective == "fastest" else None)
+    oracle = design(scn, objective=objective, method="bruteforce", demands=[])
+    assert milp.feasible
+    assert oracle.feasible
+    assert milp.objective == oracle.objective == objective
+    assert milp.objective_value == pytest.approx(oracle.objective_value, abs=1e-6)
+    assert _passes_check(scn, [{"period": t, "concession": k, "amount": a} for t, k, a in milp.schedule])
