@@ -104,7 +104,7 @@ def test_value_floors_and_fastest_agree_with_the_oracle(seed: int) -> None:
     want_fast = brute_force_objective(pkg, "fastest", rules)
     assert (want_fast is None) == (T is None)
     if want_fast is not None and found.counts is not None and found.check is not None:
-        assert T == -math.floor(want_fast[0])  # the score is -completion + slack/16, slack in [0, 2]
+        assert -math.floor(want_fast[0]) == T  # the score is -completion + slack/16, slack in [0, 2]
         assert found.check.min_norm_slack / 16.0 - T == pytest.approx(want_fast[0], abs=1e-6)
 
 
