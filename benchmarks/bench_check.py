@@ -12,7 +12,14 @@ Prints one line per figure:
   (target: under 5 ms);
 * ``kernel``: the kernel alone on the same schedule, in ms;
 * ``check_many``: :func:`detente.check_many` on 10,000 such schedules (margins only), in s
-  (target: under 10 s on one core).
+  (target: under 10 s on one core);
+* ``missed detection``: the same check with every concession seen with probability 0.7 per
+  period (``verification: {lag, detect: 0.7}``), and its ratio to the check with detect = 1
+  measured in the same run (target: at most 2);
+* ``lag 10,000``: one check of MODEL.md's staged example with a verification lag of 10,000
+  periods, time and peak traced memory (target: under 1 s and 200 MB), for detect 1 and 0.5;
+* ``--verification``: ``detente check hanoi-2019 -s phased --verification``'s analysis (the
+  check and :func:`detente.analysis.verification.verification_needed`), in s (target: under 2 s).
 
 The scenario and schedules are drawn from a fixed seed, so every run times the same work.
 """
@@ -23,6 +30,7 @@ import argparse
 import os
 import time
 import timeit
+import tracemalloc
 
 import numpy as np
 
@@ -72,6 +80,68 @@ def make_schedule(rng: np.random.Generator, scn: Scenario, periods: int = 36) ->
     return steps
 
 
+def with_detection(scn: Scenario, detect: float) -> Scenario:
+    """``scn`` with every concession seen with probability ``detect`` per period (lags kept)."""
+    data = scn.model_dump(mode="json", exclude_unset=True)
+    for c in data["concessions"]:
+        c["verification"] = {"lag": c.pop("verification_lag", 0), "detect": detect}
+    return Scenario.model_validate(data)
+
+
+def staged(lag: int, detect: float) -> Scenario:
+    """MODEL.md's staged worked example, the dismantlement verified after ``lag`` periods."""
+    return Scenario.model_validate(
+        {
+            "name": "staged",
+            "parties": [{"id": "US", "discount": 0.9}, {"id": "DPRK", "discount": 0.9}],
+            "concessions": [
+                {"id": "moratorium", "by": "DPRK", "flow": {"US": 2, "DPRK": -0.5}, "reversible": {"delay": 0}},
+                {
+                    "id": "dismantle",
+                    "by": "DPRK",
+                    "flow": {"US": 3, "DPRK": -2},
+                    "verification": {"lag": lag, "detect": detect},
+                },
+                {"id": "relief", "by": "US", "flow": {"US": -1, "DPRK": 3}, "reversible": {"delay": 1}},
+            ],
+            "schedule": [
+                {"period": 0, "concession": "moratorium"},
+                {"period": 1, "concession": "relief"},
+                {"period": 2, "concession": "dismantle"},
+            ],
+        }
+    )
+
+
+def long_lag(detect: float) -> None:
+    scn = staged(10_000, detect)
+    tracemalloc.start()
+    start = time.perf_counter()
+    report = detente.check(scn)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"check with a lag of 10,000 (detect {detect:g}): {elapsed * 1e3:.1f} ms, peak traced memory "
+        f"{peak / 2**20:.2f} MiB (self-enforcing: {report.self_enforcing})"
+    )
+
+
+def verification_on_hanoi() -> None:
+    from detente.analysis.verification import verification_needed
+
+    hanoi = detente.load("hanoi-2019")
+    start = time.perf_counter()
+    detente.check(hanoi, "phased")
+    needs = verification_needed(hanoi, "phased")
+    elapsed = time.perf_counter() - start
+    top = needs.most_needed
+    print(
+        f"check hanoi-2019 -s phased --verification (analysis): {elapsed:.2f} s "
+        f"(most needed: {top.concession if top else None})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2024)
@@ -91,8 +161,26 @@ def main() -> None:
 
     comp = compile_scenario(scn)
     amounts = compile_schedule(scn, steps).amounts
-    best = min(timeit.repeat(lambda: run_kernel(comp, amounts), number=number, repeat=args.repeat))
-    print(f"kernel only (same schedule): {best / number * 1e3:.3f} ms (best of {args.repeat})")
+    best_kernel = min(timeit.repeat(lambda: run_kernel(comp, amounts), number=number, repeat=args.repeat))
+    print(f"kernel only (same schedule): {best_kernel / number * 1e3:.3f} ms (best of {args.repeat})")
+
+    # the same check when every breach may be missed (detect 0.7), and its ratio to detect 1
+    noisy = with_detection(scn, 0.7)
+    sure = with_detection(scn, 1.0)
+    detente.check(noisy, steps)
+    t_sure = min(timeit.repeat(lambda: detente.check(sure, steps), number=number, repeat=args.repeat))
+    t_noisy = min(timeit.repeat(lambda: detente.check(noisy, steps), number=number, repeat=args.repeat))
+    print(
+        f"check with missed detection (detect 0.7): {t_noisy / number * 1e3:.2f} ms against "
+        f"{t_sure / number * 1e3:.2f} ms with detect 1: ratio {t_noisy / t_sure:.2f}"
+    )
+    noisy_comp = compile_scenario(noisy)
+    t_kn = min(timeit.repeat(lambda: run_kernel(noisy_comp, amounts), number=number, repeat=args.repeat))
+    print(f"kernel only with missed detection: {t_kn / number * 1e3:.3f} ms (ratio {t_kn / best_kernel:.2f})")
+
+    long_lag(1.0)
+    long_lag(0.5)
+    verification_on_hanoi()
 
     schedules = [make_schedule(rng, scn) for _ in range(args.schedules)]
     start = time.perf_counter()

@@ -1,11 +1,16 @@
 """Simulation speed and memory: episode-periods per second and peak memory.
 
 Run: ``python benchmarks/bench_simulate.py``. Prints one line per figure. The scenario is a
-generated two-party package of ten concessions with an action-for-action schedule.
+generated two-party package of ten concessions with an action-for-action schedule, and the
+Hanoi case's phased schedule for the environment (sanctions, hazard, crisis).
+
+``--cpu`` times with the process's CPU time instead of the wall clock (for before/after
+comparisons on a loaded machine: run the same script with ``PYTHONPATH`` at each source tree).
 """
 
 from __future__ import annotations
 
+import inspect
 import resource
 import subprocess
 import sys
@@ -48,13 +53,25 @@ schedule:
 """
 
 
-def rate(scn: detente.Scenario, strategies: dict[str, str], episodes: int, horizon: int = 120) -> float:
+def rate(
+    scn: detente.Scenario,
+    strategies: dict[str, str],
+    episodes: int,
+    horizon: int = 120,
+    schedule: str | None = None,
+    **options: bool,
+) -> float:
+    """Episode-periods per second of one run (after a warm-up), best of three."""
     from detente.simulation.simulate import simulate
 
-    simulate(scn, strategies, 4096, seed=0, horizon=horizon)  # warm up
-    start = time.perf_counter()
-    simulate(scn, strategies, episodes, seed=1, horizon=horizon)
-    return episodes * horizon / (time.perf_counter() - start)
+    simulate(scn, strategies, 4096, seed=0, horizon=horizon, schedule=schedule, **options)  # warm up
+    clock = time.process_time if "--cpu" in sys.argv else time.perf_counter
+    best = float("inf")
+    for _ in range(3):
+        start = clock()
+        simulate(scn, strategies, episodes, seed=1, horizon=horizon, schedule=schedule, **options)
+        best = min(best, clock() - start)
+    return episodes * horizon / best
 
 
 def memory_child() -> None:
@@ -88,6 +105,19 @@ def main() -> None:
         "simulate, missed detections and false alarms (no period can be skipped): "
         f"{rough / 1e6:.1f} M episode-periods/s"
     )
+    hanoi = detente.load("hanoi-2019")
+    env = rate(hanoi, {"US": "reciprocal", "DPRK": "reciprocal"}, 40_000, schedule="phased")
+    print(
+        "simulate, Hanoi phased with sanctions, hazard and crisis (the domestic clock), "
+        f"reciprocal vs reciprocal, values against no deal included: {env / 1e6:.2f} M episode-periods/s"
+    )
+    from detente.simulation.simulate import simulate
+
+    if "no_deal" in inspect.signature(simulate).parameters:
+        bare = rate(hanoi, {"US": "reciprocal", "DPRK": "reciprocal"}, 40_000, schedule="phased", no_deal=False)
+        print(f"  the same without values against no deal (no_deal=False): {bare / 1e6:.2f} M episode-periods/s")
+    if "--cpu" in sys.argv:
+        return
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, __file__, "--memory-child"], capture_output=True, text=True, check=True

@@ -268,6 +268,16 @@ ROWS = [
         ("demands[1]:", "US's demands 'us-first' and 'us-relief-now' contradict each other", "period 2"),
         12,
     ),
+    Bad(
+        "detect_above_one.yaml",
+        ("concessions[0].verification.detect:", "expected a probability in [0, 1]", "found 1.5"),
+        9,
+    ),
+    Bad(
+        "verification_lag_fractional.yaml",
+        ("concessions[0].verification.lag:", "expected a whole number", "found 1.5"),
+        9,
+    ),
 ]
 
 

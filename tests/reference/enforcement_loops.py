@@ -57,6 +57,10 @@ def _normalise(data: dict) -> tuple[list[str], dict[str, float], dict[str, dict]
             delay = int(rev_dict.get("delay", 0) or 0)
             cost = float(rev_dict.get("cost", 0) or 0)
         lag = c.get("verification_lag")
+        verification = c.get("verification") or {}
+        if "lag" in verification:
+            lag = verification["lag"]
+        detect = float(verification.get("detect", 1.0))
         concessions[str(c["id"])] = {
             "id": str(c["id"]),
             "by": str(c["by"]),
@@ -66,6 +70,7 @@ def _normalise(data: dict) -> tuple[list[str], dict[str, float], dict[str, dict]
             "delay": delay,
             "cost": cost,
             "lag": int(lag) if lag is not None else 0,
+            "detect": detect,
         }
 
     steps: list[dict] = []
@@ -87,13 +92,15 @@ def _last_period(steps: list[dict]) -> int:
 
 
 def _is_fragile(conc: dict, discount: dict[str, float]) -> bool:
-    """G_k = (-flow_gk) * delta_g^delay / (1 - delta_g) - cost > 0."""
+    """G_k = (-flow_gk) * delta_g^delay / (1 - delta_g) - cost > eps, with
+    eps = 1e-9 * max(1, |cost|, |flow_gk| / (1 - delta_g))."""
     if not conc["reversible"]:
         return False
     g = conc["by"]
     d = discount[g]
     gain = (-conc["flow"][g]) * d ** conc["delay"] / (1.0 - d) - conc["cost"]
-    return gain > 0
+    eps = 1e-9 * max(1.0, abs(conc["cost"]), abs(conc["flow"][g]) / (1.0 - d))
+    return gain > eps
 
 
 # --------------------------------------------------------------------------- #
@@ -177,10 +184,12 @@ def _comply_values(data: dict, tau: int) -> dict[str, float]:
     return _simulate(party_ids, discount, concessions, list(steps), [], tau)
 
 
-def _deviation_path(data: dict, party: str, tau: int, plan: str) -> dict | None:
+def _deviation_path(data: dict, party: str, tau: int, plan: str, seen: int | None = None) -> dict | None:
     """Construct the deviation path: performed steps, reversals, d and rho.
 
-    Returns None when the plan does not exist.
+    Returns None when the plan does not exist. ``seen`` forces d (the response then runs
+    from d + 1); -1 means the deviation is never seen (nobody responds). The path also lists
+    its breach events as (observable at the end of, detection probability).
     """
     if plan not in PLANS:
         raise ValueError(f"unknown plan {plan!r}")
@@ -207,8 +216,14 @@ def _deviation_path(data: dict, party: str, tau: int, plan: str) -> dict | None:
     # When is the deviation seen?
     candidates = [s["period"] + concessions[s["concession"]]["lag"] for s in skipped]
     candidates += [tau + concessions[k]["delay"] + concessions[k]["lag"] for k in undone_at_tau]
-    seen = min(candidates)
-    rho = seen + 1
+    # a skipped step is the pair (k, t): several steps of k in one period are one breach event
+    cells = sorted({(s["concession"], s["period"]) for s in skipped})
+    events = [(t + concessions[k]["lag"], concessions[k]["detect"]) for k, t in cells]
+    events += [(tau + concessions[k]["delay"] + concessions[k]["lag"], concessions[k]["detect"]) for k in undone_at_tau]
+    if seen is None:
+        seen = min(candidates)
+    never = seen < 0
+    rho = 10**9 if never else seen + 1
 
     # Steps that happen: the deviator's before tau; everybody else's before rho.
     performed = []
@@ -222,7 +237,7 @@ def _deviation_path(data: dict, party: str, tau: int, plan: str) -> dict | None:
     reversals = [(k, tau) for k in undone_at_tau]
     # Response at rho: every party undoes its fragile concessions still in force.
     for k, c in concessions.items():
-        if k in undone_at_tau or not _is_fragile(c, discount):
+        if never or k in undone_at_tau or not _is_fragile(c, discount):
             continue
         amount_before = sum(s["amount"] for s in performed if s["concession"] == k and s["period"] < rho)
         if amount_before > 0:
@@ -233,6 +248,7 @@ def _deviation_path(data: dict, party: str, tau: int, plan: str) -> dict | None:
         "reversals": reversals,
         "seen": seen,
         "response_period": rho,
+        "events": events,
     }
 
 
@@ -300,3 +316,58 @@ def reference_check(data: dict) -> dict[str, Any]:
         "comply": comply,
         "constraints": constraints,
     }
+
+
+# --------------------------------------------------------------------------- #
+# Verification that may miss: the expectation over the detection period
+# --------------------------------------------------------------------------- #
+def detection_distribution(
+    events: list[tuple[int, float]], tau: int, mass_tol: float = 1e-16
+) -> list[tuple[int, float]]:
+    """[(d, P(d)) ...] plus (-1, P(never seen)), by plain loops over d = tau, tau + 1, ...
+
+    Each event (o, q) is seen at the end of o and of every later period with probability q,
+    independently, until seen. The loop runs until the probability left is below ``mass_tol``.
+    """
+
+    def survive(s: int) -> float:  # P(nothing seen by the end of s)
+        out = 1.0
+        for o, q in events:
+            for _ in range(o, s + 1):
+                out *= 1.0 - q
+        return out
+
+    if all(q <= 0.0 for _o, q in events):
+        return [(-1, 1.0)]
+    last_event = max(o for o, _q in events)
+    out = []
+    prev = 1.0
+    s = tau
+    while True:
+        now = survive(s)
+        if prev - now > 0.0:
+            out.append((s, prev - now))
+        prev = now
+        if now < mass_tol and s >= last_event:
+            break
+        s += 1
+    return out
+
+
+def expected_path_values(
+    data: dict, party: str, tau: int, plan: str, mass_tol: float = 1e-16
+) -> dict[str, float] | None:
+    """Every party's expected value from tau on when ``party`` deviates with ``plan`` and the
+    deviation is seen at a random period (MODEL.md "Verification that may miss")."""
+    path = _deviation_path(data, party, tau, plan)
+    if path is None:
+        return None
+    party_ids, discount, concessions, _steps = _normalise(data)
+    total = dict.fromkeys(party_ids, 0.0)
+    for d, prob in detection_distribution(path["events"], tau, mass_tol):
+        forced = _deviation_path(data, party, tau, plan, seen=d)
+        assert forced is not None
+        values = _simulate(party_ids, discount, concessions, forced["performed"], forced["reversals"], tau)
+        for i in party_ids:
+            total[i] += prob * values[i]
+    return total

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.compiled import Compiled, CompiledSchedule, compile_scenario, compile_schedule
+from ..core.errors import UsageError
 from ..core.scenario import Scenario, Step
 from .kernel import PLANS, KernelResult, run_kernel, run_kernel_batch
 from .kernel import margins as kernel_margins
@@ -30,6 +31,7 @@ __all__ = [
     "check_many",
     "check_params",
     "margin",
+    "refuse_overflow",
 ]
 
 #: Slack and participation at or above -TOLERANCE count as holding.
@@ -204,6 +206,7 @@ def _explain(
     *,
     fragile: np.ndarray | None = None,
     in_force: np.ndarray | None = None,
+    uncertain: bool = False,
 ) -> str:
     """Why ``party`` gains by deviating at ``tau`` (``fragile`` and ``in_force``, the
     cumulative amounts per [concession, period], may be passed in precomputed)."""
@@ -235,7 +238,7 @@ def _explain(
     kept: list[str] = []
     kept_for_good: list[str] = []
     for t, k, _ in sched.steps:
-        if comp.giver[k] != party and t < rho and comp.flow[k, party] > 0:
+        if comp.giver[k] != party and (t < rho or seen < 0) and comp.flow[k, party] > 0:
             if fragile[k]:
                 kept.append(comp.labels[k])
             else:
@@ -244,7 +247,19 @@ def _explain(
     watchers = [comp.party_ids[j] for j in range(comp.n_parties) if j != party]
     who = _join(watchers) or "the others"
     verb = "sees" if len(watchers) == 1 else "see"
-    seen_at = f"{who} {verb} the breach at the end of {p} {seen}"
+    if seen < 0:  # no breach event can ever be seen (every detection probability is 0)
+        gifts = kept_for_good + kept
+        never = f"{who} never {verb} the breach"
+        if gifts:
+            return (
+                f"In {p} {tau} {name} gains {gain:.3g} by {action}: it keeps {_join(gifts[:4])} for good, as {never}."
+            )
+        saves = "it saves the cost of its own steps for good"
+        return f"In {p} {tau} {name} gains {gain:.3g} by {action}: {saves}, as {never}."
+    if uncertain:
+        seen_at = f"{who} {verb} the breach, at the earliest at the end of {p} {seen} and perhaps much later"
+    else:
+        seen_at = f"{who} {verb} the breach at the end of {p} {seen}"
     if kept_for_good and kept:
         keeps = f"it keeps {_join(kept_for_good[:3])} for good, and {_join(kept[:3])} until {seen_at}"
     elif kept_for_good:
@@ -253,6 +268,11 @@ def _explain(
         keeps = f"it keeps {_join(kept[:3])} until {seen_at}"
     else:
         keeps = f"it saves the cost of its own steps until {seen_at}"
+    if uncertain:
+        return (
+            f"In {p} {tau} {name} gains {gain:.3g} in expectation by {action}: {keeps}, which "
+            f"outweighs what it expects to lose once the response starts."
+        )
     return (
         f"In {p} {tau} {name} gains {gain:.3g} by {action}: {keeps}, which outweighs what it "
         f"loses afterwards (the response starts in {p} {rho})."
@@ -293,6 +313,7 @@ def _report(
     rho_v = res.response.tolist()
     fragile = comp.fragile
     in_force = np.minimum(np.cumsum(sched.amounts, axis=1), 1.0)
+    uncertain_v = res.uncertain.tolist() if res.uncertain is not None else None
     constraints: list[Constraint] = []
     P, Tn = res.comply.shape
     for i in range(P):
@@ -307,7 +328,10 @@ def _report(
             rho = rho_v[plan][i][t]
             text = ""
             if explain and slack < -TOLERANCE:
-                text = _explain(comp, sched, i, t, plan, seen, rho, -slack, fragile=fragile, in_force=in_force)
+                unsure = bool(uncertain_v[plan][i][t]) if uncertain_v is not None else False
+                text = _explain(
+                    comp, sched, i, t, plan, seen, rho, -slack, fragile=fragile, in_force=in_force, uncertain=unsure
+                )
             constraints.append(Constraint(comp.party_ids[i], t, comply, deviate, slack, PLANS[plan], seen, rho, text))
     participation = {comp.party_ids[i]: float(res.comply[i, 0]) for i in range(P)}
     ok = all(c.slack >= -TOLERANCE for c in constraints) and all(v >= -TOLERANCE for v in participation.values())
@@ -368,6 +392,43 @@ def _provenance(
     }
 
 
+#: A value this large in size is refused as an overflow even when it is still finite.
+_HUGE = 1e300
+
+
+def refuse_overflow(comp: Compiled, comply: np.ndarray, deviate: np.ndarray, exists: np.ndarray) -> None:
+    """Raise a :class:`UsageError` naming what overflows when a value of the check is not finite.
+
+    ``comply`` is [..., P, Tn], ``deviate`` and ``exists`` [..., 2, P, Tn] (any leading batch axes).
+    A flow of 1e308 kept for ever is worth 1e308 / (1 − discount): beyond the largest float.
+    """
+    dev = np.where(exists, deviate, 0.0)
+    bad_c = ~np.isfinite(comply) | (np.abs(comply) > _HUGE)
+    bad_d = ~np.isfinite(dev) | (np.abs(dev) > _HUGE)
+    if not (bad_c.any() or bad_d.any()):
+        return
+    P = comp.n_parties
+    parties = [
+        comp.party_ids[i]
+        for i in range(P)
+        if bad_c.reshape(-1, P, bad_c.shape[-1])[:, i].any() or bad_d.reshape(-1, 2, P, bad_d.shape[-1])[:, :, i].any()
+    ]
+    with np.errstate(over="ignore"):
+        scale = np.abs(comp.flow) / (1.0 - comp.discount[None, :]) + np.abs(comp.once) + comp.cost[:, None]
+    biggest = np.max(scale, axis=1) if comp.n_concessions else np.zeros(0)
+    order = np.argsort(-biggest, kind="stable")
+    culprits = []
+    for k in order[:3]:
+        if biggest[k] > 1e150:
+            size = max(float(np.abs(comp.flow[k]).max()), float(np.abs(comp.once[k]).max()), float(comp.cost[k]))
+            culprits.append(f"{comp.concession_ids[k]} (values up to {size:.3g})")
+    what = "; the largest values come from " + ", ".join(culprits) if culprits else ""
+    raise UsageError(
+        f"the values of {', '.join(parties)} overflow: the check's sums of discounted flows are beyond "
+        f"the range of floating-point numbers (about 1e308){what}. Express the flows in larger units."
+    )
+
+
 def check(
     scenario: Scenario,
     schedule: ScheduleLike = None,
@@ -383,7 +444,12 @@ def check(
     """
     comp = compile_scenario(scenario, params)
     sched, name = _resolve_schedule(scenario, schedule, params)
-    res = run_kernel(comp, sched.amounts, all_values=leverage)
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = run_kernel(comp, sched.amounts)
+    refuse_overflow(comp, res.comply, res.deviate, res.exists)
+    if leverage:
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = run_kernel(comp, sched.amounts, all_values=True)
     provenance = _provenance(scenario, comp, name, params)
     return _report(comp, sched, res, name=name, provenance=provenance, explain=explain)
 
@@ -445,7 +511,9 @@ def check_many(
     if reports:
         out: list[EnforcementReport | None] = [None] * len(scheds)
         for idx, amounts, last in _batches(scheds, comp.n_concessions):
-            batch = run_kernel_batch(comp, amounts, last)
+            with np.errstate(over="ignore", invalid="ignore"):
+                batch = run_kernel_batch(comp, amounts, last)
+            refuse_overflow(comp, batch.comply, batch.deviate, batch.exists)
             for b, j in enumerate(idx):
                 name = names[j]
                 out[j] = _report(
@@ -459,7 +527,10 @@ def check_many(
         return [r for r in out if r is not None]
     result = np.empty(len(scheds))
     for idx, amounts, last in _batches(scheds, comp.n_concessions):
-        result[idx] = run_kernel_batch(comp, amounts, last).margins()
+        with np.errstate(over="ignore", invalid="ignore"):
+            batch = run_kernel_batch(comp, amounts, last)
+        refuse_overflow(comp, batch.comply, batch.deviate, batch.exists)
+        result[idx] = batch.margins()
     return result
 
 
@@ -482,7 +553,9 @@ def check_params(
     for point in points:
         comp = compile_scenario(scenario, point)
         sched = compile_schedule(scenario, list(steps), point)
-        res = run_kernel(comp, sched.amounts)
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = run_kernel(comp, sched.amounts)
+        refuse_overflow(comp, res.comply, res.deviate, res.exists)
         slack = np.where(res.any_plan, res.comply - res.best_deviate, np.inf)
         per_party = slack.min(axis=1, initial=np.inf)
         part = res.comply[:, 0]

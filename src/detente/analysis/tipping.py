@@ -16,7 +16,7 @@ import numpy as np
 from ..core.compiled import compile_scenario, compile_schedule
 from ..core.errors import UsageError
 from ..core.scenario import Scenario, Step
-from .enforcement import TOLERANCE
+from .enforcement import TOLERANCE, refuse_overflow
 from .kernel import run_kernel
 
 __all__ = ["TOL", "TippingPoint", "scan_parameter", "tipping_points"]
@@ -68,7 +68,9 @@ def _margin_fn(scn: Scenario, steps: Sequence[Step], name: str) -> Callable[[flo
         point = {name: value}
         comp = compile_scenario(scn, point)
         sched = compile_schedule(scn, steps, point)
-        res = run_kernel(comp, sched.amounts)
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = run_kernel(comp, sched.amounts)
+        refuse_overflow(comp, res.comply, res.deviate, res.exists)
         slack = np.where(res.any_plan, res.comply - res.best_deviate, np.inf)
         return float(min(slack.min(initial=np.inf), res.comply[:, 0].min()))
 

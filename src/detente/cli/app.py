@@ -10,6 +10,7 @@ clear message per problem and exit with code 2; nothing prints a traceback unles
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -18,10 +19,11 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-if TYPE_CHECKING:  # pragma: no cover
-    from rich.console import Console
+from ..core.limits import MAX_SEED
 
+if TYPE_CHECKING:  # pragma: no cover
     from ..core.scenario import Scenario
+    from .console import SafeConsole as Console
 
 app = typer.Typer(
     name="detente",
@@ -50,12 +52,18 @@ SetOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
+#: Seeds are stored as signed 64-bit integers: 0 to 2**63 - 1 (checked before anything runs).
+SEED_RANGE: dict[str, Any] = {"min": 0, "max": MAX_SEED}
+
 
 def _console(stderr: bool = False) -> Console:
-    """A Rich console; the error console never wraps lines, so FILE:LINE:COL stays whole."""
-    from rich.console import Console
+    """A Rich console; the error console never wraps lines, so FILE:LINE:COL stays whole.
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
+    It is a :class:`~detente.cli.console.SafeConsole`: text from a scenario cannot become a
+    hyperlink, an emoji or hidden text, whichever renderer prints it."""
+    from .console import SafeConsole
+
+    return SafeConsole(stderr=stderr, highlight=False, soft_wrap=stderr)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -105,7 +113,9 @@ def _guard(func: F) -> F:
 
 
 def _parse_sets(items: list[str] | None) -> dict[str, float | str]:
+    """``--set NAME=VALUE`` items; a number must be finite and within the number-size limit."""
     from ..core.errors import UsageError
+    from ..core.limits import MAX_ABS_NUMBER
 
     out: dict[str, float | str] = {}
     for item in items or []:
@@ -115,9 +125,15 @@ def _parse_sets(items: list[str] | None) -> dict[str, float | str]:
         if not key or not value:
             raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
         try:
-            out[key] = float(value)
+            number = float(value)
         except ValueError:
             out[key] = value
+            continue
+        if not (math.isfinite(number) and abs(number) <= MAX_ABS_NUMBER):
+            raise UsageError(
+                f"--set {key}: expected a finite number from {-MAX_ABS_NUMBER:g} to {MAX_ABS_NUMBER:g}, found {value!r}"
+            )
+        out[key] = number
     return out
 
 

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
+from ..core.limits import (
+    MAX_EPISODE_PERIODS,
+    MAX_EPISODES,
+    MAX_REPETITIONS,
+    MAX_SIM_HORIZON,
+    MAX_TURN_REPETITIONS,
+    MAX_TURNS,
+)
 from .app import (
+    SEED_RANGE,
     JsonOpt,
     ScenarioArg,
     ScheduleOpt,
@@ -112,6 +121,25 @@ def schema(out: Annotated[Path | None, typer.Option("--out", "-o", help="Write t
         sys.stdout.write(text + "\n")
 
 
+def _print_verification(report: Any, console: Any) -> None:
+    """The --verification table and sentence of ``check``."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    p = report.period_label
+    table = Table(title="Verification needed (each concession alone, the others held)", title_justify="left")
+    table.add_column("concession")
+    for head in ("detect", "needs detect ≥", f"lag ({p}s)", "holds with lag ≤"):
+        table.add_column(head, justify="right")
+    for n in report.needs:
+        q = "none holds" if n.detect_needed is None else f"{n.detect_needed:.3g}"
+        lag = "none holds" if n.lag_allowed is None else f"{n.lag_allowed}" + ("+" if n.lag_capped else "")
+        table.add_row(escape(n.label), f"{n.detect:g}", q, str(n.lag), lag)
+    console.print(table)
+    for sentence in report.sentences():
+        console.print(escape(sentence))
+
+
 @app.command()
 @_guard
 def check(
@@ -126,6 +154,14 @@ def check(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 1 when a schedule is not self-enforcing.")
     ] = False,
+    verification: Annotated[
+        bool,
+        typer.Option(
+            "--verification",
+            help="Per concession, the smallest detection probability and the longest lag at which the "
+            "schedule stays self-enforcing (the others held), and which step most needs better verification.",
+        ),
+    ] = False,
 ) -> None:
     """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
     from ..analysis.enforcement import check as run_check
@@ -139,6 +175,7 @@ def check(
         if names == [None]:
             scn.get_schedule(None)  # raises the "no schedule; see detente design" message
     reports = []
+    needs: dict[str | None, Any] = {}
     for name in names:
         report = run_check(scn, name, leverage=leverage)
         tips = None
@@ -146,13 +183,19 @@ def check(
             from ..analysis.tipping import tipping_points
 
             tips = tipping_points(scn, name)
+        if verification:
+            from ..analysis.verification import verification_needed
+
+            needs[name] = verification_needed(scn, name)
         reports.append((name, report, tips))
     if json_out:
         payloads = []
-        for _, report, tips in reports:
+        for name, report, tips in reports:
             payload = report.to_dict()
             if tips is not None:
                 payload["tipping_points"] = [t.to_dict() for t in tips]
+            if name in needs:
+                payload.update(needs[name].to_dict())
             payloads.append(payload)
         if len(payloads) == 1:
             _print_json(payloads[0])
@@ -162,8 +205,10 @@ def check(
         from ..report.terminal import render_check
 
         console = _console()
-        for _, report, tips in reports:
+        for name, report, tips in reports:
             render_check(scn, report, console, tipping=tips)
+            if name in needs:
+                _print_verification(needs[name], console)
     if strict and not all(r.self_enforcing for _, r, _ in reports):
         raise typer.Exit(1)
 
@@ -264,15 +309,45 @@ def design(
 
 
 def _parse_strategies(items: list[str] | None) -> dict[str, str]:
+    """``--strategy PARTY=SPEC`` items; each spec is built once here, so a bad name or parameter
+    (``grit(k=x)``) is a message naming the option before anything runs."""
     from ..core.errors import UsageError
+    from ..simulation.strategies import library as _library  # noqa: F401  (registers the built-in strategies)
+    from ..simulation.strategies.base import make_strategy
 
     out: dict[str, str] = {}
     for item in items or []:
         party, sep, name = item.partition("=")
         if not sep or not party.strip() or not name.strip():
             raise UsageError(f"--strategy {item!r}: expected PARTY=STRATEGY, e.g. --strategy US=reciprocal")
+        try:
+            make_strategy(name.strip())
+        except UsageError as exc:
+            raise UsageError(f"--strategy {item!r}: {exc}") from None
         out[party.strip()] = name.strip()
     return out
+
+
+def _episode_periods(episodes: int, horizon: int) -> None:
+    """Refuse more episodes × periods than :data:`MAX_EPISODE_PERIODS` before anything is allocated."""
+    from ..core.errors import UsageError
+
+    if episodes * horizon > MAX_EPISODE_PERIODS:
+        raise UsageError(
+            f"--episodes × --horizon: expected at most {MAX_EPISODE_PERIODS:,} episode-periods, "
+            f"found {episodes:,} × {horizon:,} = {episodes * horizon:,}"
+        )
+
+
+def _turn_repetitions(turns: int, repetitions: int, matches: int) -> None:
+    """Refuse a classic run whose outcome arrays would exceed :data:`MAX_TURN_REPETITIONS` values."""
+    from ..core.errors import UsageError
+
+    if turns * repetitions * matches > MAX_TURN_REPETITIONS:
+        raise UsageError(
+            f"--turns × --repetitions{' × matches' if matches > 1 else ''}: expected at most "
+            f"{MAX_TURN_REPETITIONS:,} turns in all, found {turns * repetitions * matches:,}"
+        )
 
 
 @app.command()
@@ -283,10 +358,12 @@ def simulate(
         list[str] | None,
         typer.Option("--strategy", help="PARTY=STRATEGY (repeatable); parties not named play reciprocal."),
     ] = None,
-    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Number of episodes.")] = 10_000,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.")] = None,
+    episodes: Annotated[
+        int, typer.Option("--episodes", "-n", help="Number of episodes.", min=1, max=MAX_EPISODES)
+    ] = 10_000,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.", **SEED_RANGE)] = None,
     schedule: ScheduleOpt = None,
-    horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.")] = 120,
+    horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.", min=1, max=MAX_SIM_HORIZON)] = 120,
     set_: SetOpt = None,
     json_out: JsonOpt = False,
     store: Annotated[
@@ -298,6 +375,7 @@ def simulate(
     """Monte Carlo: strategies under late or wrong verification, domestic pressure and shocks."""
     from ..simulation.simulate import simulate as run_simulate
 
+    _episode_periods(episodes, horizon)
     scn = _load(source, set_)
     strategies = _parse_strategies(strategy)
     if schedule is None and len(scn.schedule_names) > 1:
@@ -326,10 +404,12 @@ def simulate(
 @_guard
 def tournament(
     source: Annotated[str | None, typer.Argument(help="A scenario file or case name (omit with --game).")] = None,
-    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Episodes per pairing.")] = 1000,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.")] = None,
+    episodes: Annotated[
+        int, typer.Option("--episodes", "-n", help="Episodes per pairing.", min=1, max=MAX_EPISODES)
+    ] = 1000,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.", **SEED_RANGE)] = None,
     schedule: ScheduleOpt = None,
-    horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.")] = 120,
+    horizon: Annotated[int, typer.Option("--horizon", help="Periods per episode.", min=1, max=MAX_SIM_HORIZON)] = 120,
     pool: Annotated[
         list[str] | None,
         typer.Option("--pool", help="PARTY=a,b,c: the strategies one side may play (default: all it may)."),
@@ -341,9 +421,13 @@ def tournament(
     strategies: Annotated[
         str | None, typer.Option("--strategies", help="With --game: comma-separated classic strategies.")
     ] = None,
-    turns: Annotated[int, typer.Option("--turns", help="With --game: turns per match.")] = 200,
-    repetitions: Annotated[int, typer.Option("--repetitions", help="With --game: repetitions per match.")] = 10,
-    noise: Annotated[float, typer.Option("--noise", help="With --game: probability a move is flipped.")] = 0.0,
+    turns: Annotated[int, typer.Option("--turns", help="With --game: turns per match.", min=1, max=MAX_TURNS)] = 200,
+    repetitions: Annotated[
+        int, typer.Option("--repetitions", help="With --game: repetitions per match.", min=1, max=MAX_REPETITIONS)
+    ] = 10,
+    noise: Annotated[
+        float, typer.Option("--noise", help="With --game: probability a move is flipped.", min=0.0, max=1.0)
+    ] = 0.0,
     json_out: JsonOpt = False,
 ) -> None:
     """Every strategy of one side against every strategy of the other: the outcome matrix."""
@@ -353,6 +437,7 @@ def tournament(
         from ..simulation.classic import CLASSIC_STRATEGIES, get_game, parse_strategy_list, round_robin
 
         players = parse_strategy_list(strategies) if strategies else list(CLASSIC_STRATEGIES)
+        _turn_repetitions(turns, repetitions, len(players) ** 2)
         result = round_robin(players, turns=turns, repetitions=repetitions, noise=noise, seed=seed, game=get_game(game))
         if json_out:
             _print_json(result.to_dict())
@@ -365,6 +450,7 @@ def tournament(
         raise UsageError("give a scenario file or case name, or --game prisoners-dilemma")
     from ..simulation.tournament import tournament as run_tournament
 
+    _episode_periods(episodes, horizon)
     scn = _load(source, set_)
     pools: dict[str, list[str]] = {}
     for item in pool or []:
@@ -393,15 +479,18 @@ def match(
     a: Annotated[str, typer.Argument(help="First classic strategy, e.g. tit-for-tat.")],
     b: Annotated[str, typer.Argument(help="Second classic strategy.")],
     game: Annotated[str, typer.Option("--game", help="The stage game.")] = "prisoners-dilemma",
-    turns: Annotated[int, typer.Option("--turns", help="Turns per match.")] = 200,
-    noise: Annotated[float, typer.Option("--noise", help="Probability each move is flipped.")] = 0.0,
-    repetitions: Annotated[int, typer.Option("--repetitions", help="Independent repetitions.")] = 1,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.")] = None,
+    turns: Annotated[int, typer.Option("--turns", help="Turns per match.", min=1, max=MAX_TURNS)] = 200,
+    noise: Annotated[float, typer.Option("--noise", help="Probability each move is flipped.", min=0.0, max=1.0)] = 0.0,
+    repetitions: Annotated[
+        int, typer.Option("--repetitions", help="Independent repetitions.", min=1, max=MAX_REPETITIONS)
+    ] = 1,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.", **SEED_RANGE)] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """One classic repeated-game match (iterated prisoner's dilemma, R,S,T,P = 3,0,5,1)."""
     from ..simulation.classic import get_game, play_match
 
+    _turn_repetitions(turns, repetitions, 1)
     result = play_match(a, b, turns=turns, noise=noise, repetitions=repetitions, seed=seed, game=get_game(game))
     data = result.to_dict()
     if json_out:

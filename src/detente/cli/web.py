@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .app import ScenarioArg, ScheduleOpt, SetOpt, _console, _guard, _load, app
+from .app import SEED_RANGE, ScenarioArg, ScheduleOpt, SetOpt, _console, _guard, _load, app
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.scenario import Scenario
 
 KINDS = ("timeline", "slack", "leverage", "outcomes", "tournament", "sobol", "tornado", "claims")
 
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for the simulations and samples.")]
-EpisodesOpt = Annotated[int, typer.Option("--episodes", "-n", help="Episodes per strategy pairing.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for the simulations and samples.", **SEED_RANGE)]
+EpisodesOpt = Annotated[int, typer.Option("--episodes", "-n", help="Episodes per strategy pairing.", min=1)]
 SamplesOpt = Annotated[
     int,
     typer.Option("--samples", help="Base sample size N for claims and Sobol indices (N × (parameters + 2) points)."),
@@ -198,7 +198,7 @@ def is_loopback(host: str) -> bool:
 @_guard
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (1 to 65535).", min=1, max=65535)] = 8000,
     token: Annotated[
         str | None,
         typer.Option(
@@ -207,7 +207,7 @@ def serve(
             help="Require this token on every request (needed to bind beyond loopback).",
         ),
     ] = None,
-    workers: Annotated[int, typer.Option("--jobs", help="Background jobs run at once.")] = 2,
+    workers: Annotated[int, typer.Option("--jobs", help="Background jobs run at once (1 to 64).", min=1, max=64)] = 2,
 ) -> None:
     """The web app: pick or edit a scenario, run check, design, simulate and claims, see figures."""
     from ..core.errors import UsageError
@@ -229,6 +229,8 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     if token:
-        url += f"?token={token}"
+        from urllib.parse import quote
+
+        url += f"?token={quote(token, safe='')}"
     _console(stderr=True).print(f"detente web app on {url}  (Ctrl-C stops it)")
     uvicorn.run(application, host=host, port=port, log_level="warning", timeout_keep_alive=5)

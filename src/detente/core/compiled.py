@@ -19,11 +19,14 @@ from .errors import Problem, ScenarioError
 from .expr import Expr
 from .scenario import EPS, Scenario, Step
 
-__all__ = ["Compiled", "CompiledSchedule", "compile_scenario", "compile_schedule"]
+__all__ = ["FRAGILE_TOLERANCE", "Compiled", "CompiledSchedule", "compile_scenario", "compile_schedule"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+
+#: Relative tolerance of the fragility test G_k > ε_k (the same as the slack verdict's).
+FRAGILE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +44,7 @@ class Compiled:
     delay: IntArray  # [K]
     cost: FloatArray  # [K]
     lag: IntArray  # [K]
+    detect: FloatArray  # [K] probability that a breach of k, once observable, is seen in a period
     divisible: BoolArray  # [K]
     requires: tuple[tuple[int, ...], ...]
     period_label: str = "period"
@@ -63,9 +67,27 @@ class Compiled:
         return (-own) * dg**self.delay / (1.0 - dg) - self.cost
 
     @property
+    def fragile_tolerance(self) -> FloatArray:
+        """ε_k = 1e-9 · max(1, |cost_k|, |flow_gk| / (1 − discount_g)) (MODEL.md §3)."""
+        k = np.arange(self.n_concessions)
+        dg = self.discount[self.giver]
+        scale = np.maximum(np.maximum(1.0, np.abs(self.cost)), np.abs(self.flow[k, self.giver]) / (1.0 - dg))
+        out: FloatArray = FRAGILE_TOLERANCE * scale
+        return out
+
+    @property
     def fragile(self) -> BoolArray:
-        """Reversible concessions whose undoing pays their giver on its own."""
-        return self.reversible & (self.gain_from_undoing > 0.0)
+        """Reversible concessions whose undoing pays their giver on its own: G_k > ε_k.
+
+        A giver that gains nothing (G_k = 0 up to rounding) does not undo: its threat is empty.
+        """
+        out: BoolArray = self.reversible & (self.gain_from_undoing > self.fragile_tolerance)
+        return out
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether some breach may be missed (a detection probability below 1)."""
+        return bool((self.detect < 1.0).any())
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +133,7 @@ def compile_scenario(scn: Scenario, params: Mapping[str, float] | None = None) -
     delay = np.zeros(K, dtype=np.int64)
     cost = np.zeros(K)
     lag = np.zeros(K, dtype=np.int64)
+    detect = np.ones(K)
     divisible = np.zeros(K, dtype=bool)
     cidx = {c.id: k for k, c in enumerate(scn.concessions)}
     for k, c in enumerate(scn.concessions):
@@ -127,7 +150,7 @@ def compile_scenario(scn: Scenario, params: Mapping[str, float] | None = None) -
             reversible[k] = True
             d = _value(c.reversible.delay, env)
             cost[k] = _value(c.reversible.cost, env)
-            if d < 0 or abs(d - round(d)) > EPS:
+            if not math.isfinite(d) or d < 0 or abs(d - round(d)) > EPS:
                 problems.append(
                     Problem(f"expected a whole delay >= 0, found {d:g}", ("concessions", k, "reversible", "delay"))
                 )
@@ -135,15 +158,26 @@ def compile_scenario(scn: Scenario, params: Mapping[str, float] | None = None) -
                 problems.append(
                     Problem(f"expected a cost >= 0, found {cost[k]:g}", ("concessions", k, "reversible", "cost"))
                 )
-            delay[k] = max(0, round(d))
+            delay[k] = max(0, round(d)) if math.isfinite(d) else 0
         ell = _value(c.lag, env)
-        if ell < 0 or abs(ell - round(ell)) > EPS:
+        if not math.isfinite(ell) or ell < 0 or abs(ell - round(ell)) > EPS:
             problems.append(
                 Problem(
                     f"expected a whole verification lag >= 0, found {ell:g}", ("concessions", k, "verification_lag")
                 )
             )
-        lag[k] = max(0, round(ell))
+        lag[k] = max(0, round(ell)) if math.isfinite(ell) else 0
+        if c.verification is not None:
+            q = _value(c.verification.detect, env)
+            if not 0.0 <= q <= 1.0:  # also refuses NaN
+                problems.append(
+                    Problem(
+                        f"expected a detection probability in [0, 1], found {q:g}",
+                        ("concessions", k, "verification", "detect"),
+                    )
+                )
+            else:
+                detect[k] = q
     if not (np.isfinite(flow).all() and np.isfinite(once).all() and np.isfinite(cost).all()):
         problems.append(Problem("a flow, one-time value or cost is not finite", ("concessions",)))
     if problems:
@@ -160,6 +194,7 @@ def compile_scenario(scn: Scenario, params: Mapping[str, float] | None = None) -
         delay=delay,
         cost=cost,
         lag=lag,
+        detect=detect,
         divisible=divisible,
         requires=tuple(tuple(cidx[r] for r in c.requires) for c in scn.concessions),
         period_label=scn.period,

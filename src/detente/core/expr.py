@@ -16,10 +16,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .limits import MAX_ABS_NUMBER, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, MAX_EXPRESSION_TERMS
+
 __all__ = ["Expr", "ExpressionError", "parse_expression"]
 
-MAX_LENGTH = 2000
-MAX_DEPTH = 60
+MAX_LENGTH = MAX_EXPRESSION_LENGTH
+MAX_DEPTH = MAX_EXPRESSION_DEPTH
+MAX_TERMS = MAX_EXPRESSION_TERMS
 
 
 class ExpressionError(ValueError):
@@ -33,6 +36,8 @@ _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
 }
+#: Operators of one precedence level: a left-to-right chain of them is flat, not nested.
+_LEVEL: dict[type[ast.operator], int] = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
 _SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
 
@@ -113,49 +118,68 @@ def _describe(node: ast.AST) -> str:
     return f"'{type(node).__name__}'"
 
 
-def _check(node: ast.AST, depth: int = 0) -> set[str]:
-    """Return the parameter names used; raise ExpressionError on anything not whitelisted."""
-    if depth > MAX_DEPTH:
-        raise ExpressionError("expression is nested too deeply")
-    if isinstance(node, ast.Expression):
-        return _check(node.body, depth + 1)
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise ExpressionError(f"only numbers are allowed, found {_describe(node)}")
-        return set()
-    if isinstance(node, ast.Name):
-        if node.id in _FUNCS:
-            raise ExpressionError(f"'{node.id}' is a function: write {node.id}(a, b)")
-        return {node.id}
-    if isinstance(node, ast.UnaryOp):
-        if not isinstance(node.op, ast.USub | ast.UAdd):
-            word = "not" if isinstance(node.op, ast.Not) else "~"
-            raise ExpressionError(f"the operator '{word}' is not allowed; use + - * / ** only")
-        return _check(node.operand, depth + 1)
-    if isinstance(node, ast.BinOp):
-        if type(node.op) not in _BINOPS:
-            symbol = _OTHER_SYMBOL.get(type(node.op), type(node.op).__name__)
-            raise ExpressionError(f"the operator '{symbol}' is not allowed; use + - * / ** only")
-        return _check(node.left, depth + 1) | _check(node.right, depth + 1)
-    if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCS:
-            # name the first forbidden function: __import__ in __import__('os').system('x')
-            culprit = next(
-                (
-                    n
-                    for n in ast.walk(node)
-                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in _FUNCS
-                ),
-                node,
+def _check(tree: ast.Expression) -> set[str]:
+    """Return the parameter names used; raise ExpressionError on anything not whitelisted.
+
+    The walk is iterative. Two limits keep evaluation cheap and bounded: the *nesting* (of
+    parentheses, calls and signs; a left-to-right chain such as ``a + b + ... + z`` is flat)
+    is at most :data:`MAX_DEPTH`, and the *terms* (numbers and names) at most :data:`MAX_TERMS`.
+    """
+    names: set[str] = set()
+    terms = 0
+    todo: list[tuple[ast.AST, int]] = [(tree.body, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionError(
+                f"expression is nested too deeply (more than {MAX_DEPTH} levels of parentheses, calls or signs)"
             )
-            raise ExpressionError(f"{_describe(culprit)} is not allowed; the only functions are min(...) and max(...)")
-        if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
-            raise ExpressionError(f"{node.func.id}() takes one or more plain arguments")
-        names: set[str] = set()
-        for arg in node.args:
-            names |= _check(arg, depth + 1)
-        return names
-    raise ExpressionError(f"{_describe(node)} is not allowed in an expression")
+        if isinstance(node, ast.Constant | ast.Name):
+            terms += 1
+            if terms > MAX_TERMS:
+                raise ExpressionError(f"expression is too long (more than {MAX_TERMS} numbers and names)")
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+                raise ExpressionError(f"only numbers are allowed, found {_describe(node)}")
+            if abs(node.value) > MAX_ABS_NUMBER:
+                raise ExpressionError(f"a number larger than {MAX_ABS_NUMBER:g} (the number-size limit)")
+        elif isinstance(node, ast.Name):
+            if node.id in _FUNCS:
+                raise ExpressionError(f"'{node.id}' is a function: write {node.id}(a, b)")
+            names.add(node.id)
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, ast.USub | ast.UAdd):
+                word = "not" if isinstance(node.op, ast.Not) else "~"
+                raise ExpressionError(f"the operator '{word}' is not allowed; use + - * / ** only")
+            todo.append((node.operand, depth + 1))
+        elif isinstance(node, ast.BinOp):
+            if type(node.op) not in _BINOPS:
+                symbol = _OTHER_SYMBOL.get(type(node.op), type(node.op).__name__)
+                raise ExpressionError(f"the operator '{symbol}' is not allowed; use + - * / ** only")
+            # the left operand of a chain of one precedence continues the chain (a + b - c)
+            same = isinstance(node.left, ast.BinOp) and _LEVEL.get(type(node.left.op)) == _LEVEL.get(type(node.op))
+            todo.append((node.left, depth if same else depth + 1))
+            todo.append((node.right, depth + 1))
+        elif isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCS:
+                # name the first forbidden function: __import__ in __import__('os').system('x')
+                culprit = next(
+                    (
+                        n
+                        for n in ast.walk(node)
+                        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in _FUNCS
+                    ),
+                    node,
+                )
+                raise ExpressionError(
+                    f"{_describe(culprit)} is not allowed; the only functions are min(...) and max(...)"
+                )
+            if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
+                raise ExpressionError(f"{node.func.id}() takes one or more plain arguments")
+            todo.extend((arg, depth + 1) for arg in node.args)
+        else:
+            raise ExpressionError(f"{_describe(node)} is not allowed in an expression")
+    return names
 
 
 def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
@@ -225,7 +249,13 @@ def parse_expression(text: str) -> Expr:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"not a valid expression ({exc.msg})") from None
-    except (ValueError, RecursionError, MemoryError):
+    except ValueError as exc:
+        if "digits" in str(exc):  # an integer literal over Python's conversion limit
+            raise ExpressionError(f"a number larger than {MAX_ABS_NUMBER:g} (the number-size limit)") from None
         raise ExpressionError("not a valid expression") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(
+            f"expression is nested too deeply (more than {MAX_DEPTH} levels of parentheses, calls or signs)"
+        ) from None
     names = _check(tree)
     return Expr(source=source, tree=tree, names=frozenset(names))

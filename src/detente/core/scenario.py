@@ -34,6 +34,7 @@ from pydantic import (
     PlainValidator,
     StrictBool,
     StrictStr,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -42,6 +43,7 @@ from pydantic import (
 
 from .errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from .expr import Expr, ExpressionError, parse_expression
+from .limits import MAX_ABS_NUMBER, MAX_CONCESSIONS, MAX_DELAY, MAX_HORIZON, MAX_LAG, MAX_PARTIES
 
 __all__ = [
     "DEMAND_FORMS",
@@ -61,8 +63,6 @@ __all__ = [
     "scenario_problems",
 ]
 
-#: The longest design horizon and the latest schedule period accepted.
-MAX_HORIZON = 240
 #: Tolerance when comparing totals of amounts and integrality of resolved expressions.
 EPS = 1e-9
 
@@ -102,6 +102,11 @@ def _finite_float(value: int | float | str) -> float:
     if not math.isfinite(number):
         shown = repr(value) if isinstance(value, str) else str(value)
         raise _NotFinite(f"expected a finite number, found {shown}")
+    if abs(number) > MAX_ABS_NUMBER:
+        raise _NotFinite(
+            f"expected a finite number of magnitude at most {MAX_ABS_NUMBER:g} (the number-size limit), "
+            f"found {number:g}"
+        )
     return number
 
 
@@ -301,7 +306,7 @@ class Reversibility(_Model):
 
 
 class Verification(_Model):
-    """Imperfect observation, used by the simulation (the check reads only ``lag``)."""
+    """Imperfect observation: the check reads ``lag`` and ``detect``, the simulation all three."""
 
     lag: Int = 0
     detect: Num = 1.0
@@ -390,11 +395,16 @@ class Sanctions(_Model):
 
 
 class Hazard(_Model):
-    """Per-period probability of walking away into crisis: ``base + growth * n``, where n counts
-    the consecutive periods up to now without a net gain (the regime's domestic clock)."""
+    """Per-period probability of walking away into crisis: ``base + growth * n``, where n is the
+    party's domestic clock (MODEL.md section 5): the consecutive periods up to now in which it
+    received nothing new from the process. A period resets the clock when another party
+    performs a step that benefits it, or when the benefit in force from the others'
+    concessions (their positive per-period flows to it) is at least ``enough``; without
+    ``enough`` only new steps reset it."""
 
     base: Num = 0.0
     growth: Num = 0.0
+    enough: Num | None = None
 
 
 class Shock(_Model):
@@ -613,7 +623,7 @@ class Scenario(_Model):
                 )
             if isinstance(value, str):
                 raise UsageError(f"{where(key)}: expected a number, found {value!r}")
-        scn = self.with_fields(fields) if fields else self
+        scn = self.with_fields(fields, flag) if fields else self
         if not params:
             return scn
         data = scn.to_data()
@@ -623,14 +633,14 @@ class Scenario(_Model):
             rng = entry.get("range")
             if rng is not None and not rng[0] <= float(value) <= rng[1]:
                 entry["range"] = [min(rng[0], float(value)), max(rng[1], float(value))]
-        return Scenario.model_validate(data)
+        return _revalidate(data, flag, list(overrides))
 
-    def with_fields(self, fields: Mapping[str, float | str]) -> Scenario:
+    def with_fields(self, fields: Mapping[str, float | str], flag: str = "--set") -> Scenario:
         """A copy with dotted field paths set (``DPRK.discount``, ``relief.flow.US``)."""
         data = self.to_data()
         for path, value in fields.items():
             _set_path(data, path, value, self)
-        return Scenario.model_validate(data)
+        return _revalidate(data, flag, list(fields))
 
     @property
     def is_resolved(self) -> bool:
@@ -654,6 +664,29 @@ class Scenario(_Model):
 
 
 # --------------------------------------------------------------------------- resolution
+
+
+def _revalidate(data: dict[str, Any], flag: str, keys: list[str]) -> Scenario:
+    """``Scenario.model_validate(data)`` after what-ifs: a value the model refuses (an unknown
+    field, an infinite number) is a :class:`UsageError` naming the option, never a traceback."""
+    sep = "" if flag.endswith("=") else " "
+    try:
+        return Scenario.model_validate(data)
+    except ScenarioError as exc:  # a semantic problem the what-if made (a lag over its limit, ...)
+        head = f"{flag}{sep}{', '.join(keys)}: "
+        problems = [Problem(head + p.message, p.loc, p.file, p.line, p.column) for p in exc.problems]
+        raise ScenarioError(problems, exc.source) from None
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in err["loc"])
+            if err["type"] == "extra_forbidden":
+                what = f"unknown field {str(err['loc'][-1])!r}"
+            else:
+                what = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{where}: {what}")
+        shown = "; ".join(lines[:5]) + (f" (and {len(lines) - 5} more)" if len(lines) > 5 else "")
+        raise UsageError(f"{flag}{sep}{', '.join(keys)}: {shown}") from None
 
 
 def _override_number(key: str, value: float | str) -> float:
@@ -790,12 +823,20 @@ class _Checker:
             self.add(loc, f"{message}{hint} (parameters: {known})")
             return None
         try:
-            return float(value.evaluate(self.env))
+            number = float(value.evaluate(self.env))
         except ExpressionError as exc:
             self.add(loc, str(exc))
             return None
+        if abs(number) > MAX_ABS_NUMBER:
+            self.add(
+                loc,
+                f"{value.source!r} is {number:g}: expected a magnitude of at most {MAX_ABS_NUMBER:g} "
+                "(the number-size limit)",
+            )
+            return None
+        return number
 
-    def whole(self, value: int | Expr, loc: Loc, what: str, low: int = 0) -> int | None:
+    def whole(self, value: int | Expr, loc: Loc, what: str, low: int = 0, high: int | None = None) -> int | None:
         number = self.number(value, loc)
         if number is None:
             return None
@@ -804,6 +845,9 @@ class _Checker:
             return None
         if round(number) < low:
             self.add(loc, f"expected {what} >= {low}, found {number:g}")
+            return None
+        if high is not None and round(number) > high:
+            self.add(loc, f"expected {what} of at most {high:,} (the limit), found {number:,.0f}")
             return None
         return round(number)
 
@@ -827,6 +871,12 @@ class _Checker:
             self.add(("parties",), "expected at least one party, found none")
         if not scn.concessions:
             self.add(("concessions",), "expected at least one concession, found none")
+        if len(scn.concessions) > MAX_CONCESSIONS:
+            self.add(
+                ("concessions",), f"expected at most {MAX_CONCESSIONS:,} concessions, found {len(scn.concessions):,}"
+            )
+        if len(scn.parties) > MAX_PARTIES:
+            self.add(("parties",), f"expected at most {MAX_PARTIES} parties, found {len(scn.parties):,}")
         self.unique(party_ids, ("parties",), "party id", "id")
         self.unique(conc_ids, ("concessions",), "concession id", "id")
         for i, cid in enumerate(conc_ids):
@@ -840,8 +890,9 @@ class _Checker:
                 self.unknown_dimension(("parties", i, "weights", dim), dim, dims)
                 self.number(w, ("parties", i, "weights", dim))
         pset = set(party_ids)
+        cset = set(conc_ids)  # built once: a set per concession made validation quadratic
         for i, c in enumerate(scn.concessions):
-            self.check_concession(i, c, pset, dims, set(conc_ids))
+            self.check_concession(i, c, pset, dims, cset)
         self.check_cycles()
         if scn.schedule is not None:
             self.check_schedule(scn.schedule, ("schedule",))
@@ -888,6 +939,10 @@ class _Checker:
             growth = self.number(hz.growth, ("environment", "hazard", pid, "growth"))
             if growth is not None and growth < 0:
                 self.add(("environment", "hazard", pid, "growth"), f"expected a growth >= 0, found {growth:g}")
+            if hz.enough is not None:
+                enough = self.number(hz.enough, ("environment", "hazard", pid, "enough"))
+                if enough is not None and enough <= 0:
+                    self.add(("environment", "hazard", pid, "enough"), f"expected an enough > 0, found {enough:g}")
         for pid, value in env.crisis.items():
             party(("environment", "crisis", pid), pid)
             self.number(value, ("environment", "crisis", pid))
@@ -957,14 +1012,14 @@ class _Checker:
                 self.unknown_dimension((*loc, "effects", pid, dim), dim, dims)
                 self.number(v, (*loc, "effects", pid, dim))
         if c.reversible is not None:
-            self.whole(c.reversible.delay, (*loc, "reversible", "delay"), "a delay")
+            self.whole(c.reversible.delay, (*loc, "reversible", "delay"), "a delay", high=MAX_DELAY)
             cost = self.number(c.reversible.cost, (*loc, "reversible", "cost"))
             if cost is not None and cost < 0:
                 self.add((*loc, "reversible", "cost"), f"expected a cost >= 0, found {cost:g}")
-        lag = self.whole(c.verification_lag, (*loc, "verification_lag"), "a verification lag")
+        lag = self.whole(c.verification_lag, (*loc, "verification_lag"), "a verification lag", high=MAX_LAG)
         if c.verification is not None:
             v = c.verification
-            vlag = self.whole(v.lag, (*loc, "verification", "lag"), "a verification lag")
+            vlag = self.whole(v.lag, (*loc, "verification", "lag"), "a verification lag", high=MAX_LAG)
             explicit = "lag" in v.model_fields_set and "verification_lag" in c.model_fields_set
             if explicit and lag is not None and vlag is not None and lag != vlag:
                 self.add(
@@ -988,34 +1043,40 @@ class _Checker:
                 )
 
     def check_cycles(self) -> None:
+        """Report each prerequisite cycle once, by an iterative depth-first search (a chain of
+        any length uses no recursion)."""
         graph = {c.id: [r for r in c.requires if r != c.id] for c in self.scn.concessions}
         index = {c.id: i for i, c in enumerate(self.scn.concessions)}
-        state: dict[str, int] = {}
+        state: dict[str, int] = {}  # 1: on the current path, 2: finished
         reported: set[frozenset[str]] = set()
-
-        def visit(node: str, stack: list[str]) -> None:
-            state[node] = 1
-            stack.append(node)
-            for nxt in graph.get(node, []):
+        for root in graph:
+            if root in state:
+                continue
+            path: list[str] = [root]
+            on_path: dict[str, int] = {root: 0}
+            todo: list[Iterator[str]] = [iter(graph[root])]
+            state[root] = 1
+            while todo:
+                nxt = next(todo[-1], None)
+                if nxt is None:
+                    done = path.pop()
+                    del on_path[done]
+                    todo.pop()
+                    state[done] = 2
+                    continue
                 if nxt not in graph:
                     continue
                 if state.get(nxt) == 1:
-                    cycle = [*stack[stack.index(nxt) :], nxt]
+                    cycle = [*path[on_path[nxt] :], nxt]
                     key = frozenset(cycle)
                     if key not in reported:
                         reported.add(key)
-                        self.add(
-                            ("concessions", index[nxt], "requires"),
-                            "prerequisite cycle: " + " -> ".join(cycle),
-                        )
+                        self.add(("concessions", index[nxt], "requires"), "prerequisite cycle: " + " -> ".join(cycle))
                 elif nxt not in state:
-                    visit(nxt, stack)
-            stack.pop()
-            state[node] = 2
-
-        for node in graph:
-            if node not in state:
-                visit(node, [])
+                    state[nxt] = 1
+                    on_path[nxt] = len(path)
+                    path.append(nxt)
+                    todo.append(iter(graph[nxt]))
 
     def check_schedule(self, steps: Schedule, loc: Loc) -> None:
         concs = {c.id: c for c in self.scn.concessions}

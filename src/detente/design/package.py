@@ -26,7 +26,7 @@ rely on that). A party with no stake at all gets ``n_i = 1``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -125,6 +125,11 @@ def build_package(
     """
     comp = compile_scenario(scenario, params)
     ids = comp.concession_ids
+    if comp.uncertain:
+        # the designer's cuts assume that a breach is seen when it becomes observable: it designs
+        # for verification that always comes (detect = 1); `check --verification` then shows how
+        # much the schedule relies on it (docs/design.md)
+        comp = replace(comp, detect=np.ones_like(comp.detect))
     spec = scenario.design
     merged: dict[str, int] = dict(spec.tranches) if spec is not None else {}
     for cid, count in (tranches or {}).items():

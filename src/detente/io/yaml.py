@@ -29,7 +29,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..core.errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
+from ..core.limits import MAX_ABS_NUMBER, MAX_INT_DIGITS
 from ..core.scenario import LENIENT_CONTEXT, Lenient, Scenario
+from .plain_yaml import read_plain
 
 __all__ = [
     "MAX_BYTES",
@@ -190,6 +192,18 @@ def _scalar(node: yaml.ScalarNode, loc: Loc, out: _Located, *, key: bool = False
         return None
     if tag == _YAML_TAG + "timestamp":
         return node.value
+    if tag == _YAML_TAG + "int" and len(node.value) > MAX_INT_DIGITS:
+        # Python refuses to convert more than 4,300 digits; any this long is over the size limit
+        out.problems.append(
+            Problem(
+                f"expected a finite number of magnitude at most {MAX_ABS_NUMBER:g} (the number-size limit), "
+                f"found a {sum(ch.isdigit() for ch in node.value)}-digit number",
+                loc,
+                None,
+                *_pos(node),
+            )
+        )
+        return None
     value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
     if not key and not isinstance(value, str) and not node.style:
         out.texts[loc] = node.value
@@ -254,6 +268,24 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
     out = _Located()
     if not text.strip():
         raise _refuse("expected a scenario (a mapping of sections), found an empty file", source, 1, 1)
+    plain = read_plain(
+        text,
+        loader=_Loader,
+        constructor=_CONSTRUCTOR,
+        standard_tags=_STANDARD_TAGS,
+        max_values=MAX_VALUES,
+        max_int_digits=MAX_INT_DIGITS,
+    )
+    if plain is not None:  # the common case, read in one pass
+        data, out.values, out.keys, out.texts = plain
+    else:
+        data = _compose(text, source, out)
+    out.problems = [Problem(p.message, p.loc, source, p.line, p.column) for p in out.problems]
+    return _finish_parse(data, out, source)
+
+
+def _compose(text: str, source: str, out: _Located) -> Any:
+    """The general path: measure, compose into nodes, walk them (every problem with its position)."""
     _measure(text, source)
     try:
         root = yaml.compose(text, Loader=_Loader)
@@ -271,10 +303,12 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
     if root is None:
         raise _refuse("expected a scenario (a mapping of sections), found only comments", source, 1, 1)
     try:
-        data = _to_data(root, (), out)
+        return _to_data(root, (), out)
     except RecursionError:
         raise _refuse("not valid YAML: nested too deeply", source) from None
-    out.problems = [Problem(p.message, p.loc, source, p.line, p.column) for p in out.problems]
+
+
+def _finish_parse(data: Any, out: _Located, source: str) -> tuple[Any, _Located]:
     if not isinstance(data, dict):
         message = (
             "expected a mapping of sections (name, parties, concessions, ...) at the top level, "

@@ -429,20 +429,36 @@ def tournament_section(
 
 
 def _best_replies(res: Mapping[str, Any]) -> list[str]:
-    """Plain sentences: each side's best reply to the other's reciprocal strategy."""
+    """Plain sentences: each side's best reply to the other's reciprocal strategy, with its value
+    against no deal when the tournament states it, and what no deal is."""
     sides = res.get("sides") or []
     rows, cols = list(res["rows"]), list(res["columns"])
+    vs = res.get("value_vs_no_deal") or {}
     out = []
+
+    def told(pid: str, r: int, c: int) -> str:
+        value = _fmt(res["value"][pid][r][c])
+        if pid in vs:
+            return f"{value}; {_fmt(vs[pid][r][c])} against no deal"
+        return value
+
     if len(sides) == 2 and "reciprocal" in cols:
         c = cols.index("reciprocal")
         vals = [res["value"][sides[0]][r][c] for r in range(len(rows))]
         best = max(range(len(rows)), key=lambda r: vals[r] if vals[r] is not None else float("-inf"))
-        out.append(f"Against a reciprocal {sides[1]}, {sides[0]} does best with {rows[best]} ({_fmt(vals[best])}).")
+        out.append(
+            f"Against a reciprocal {sides[1]}, {sides[0]} does best with {rows[best]} ({told(sides[0], best, c)})."
+        )
     if len(sides) == 2 and "reciprocal" in rows:
         r = rows.index("reciprocal")
         vals = [res["value"][sides[1]][r][c] for c in range(len(cols))]
         best = max(range(len(cols)), key=lambda c: vals[c] if vals[c] is not None else float("-inf"))
-        out.append(f"Against a reciprocal {sides[0]}, {sides[1]} does best with {cols[best]} ({_fmt(vals[best])}).")
+        out.append(
+            f"Against a reciprocal {sides[0]}, {sides[1]} does best with {cols[best]} ({told(sides[1], r, best)})."
+        )
+    if vs and res.get("no_deal"):
+        worth = ", ".join(f"{pid} {_fmt(v)}" for pid, v in (res.get("no_deal_value") or {}).items())
+        out.append(f"Values against no deal subtract the value of {res['no_deal']} (no deal is worth {worth}).")
     return out
 
 

@@ -195,17 +195,24 @@ def render_simulation(scn: Scenario, summary: dict[str, Any], console: Console) 
         title=f"{summary['episodes']:,} episodes, {summary['horizon']} {scn.period}s, seed {summary['seed']}",
         title_justify="left",
     )
-    for col in ("party", "strategy", "value (95% CI)", "package in force", "first to breach"):
+    against = "no_deal" in summary
+    cols = ["party", "strategy", "value (95% CI)"] + (["value vs no deal (95% CI)"] if against else [])
+    for col in (*cols, "package in force", "first to breach"):
         table.add_column(col)
     for pid, row in summary["parties"].items():
+        vs = [_fmt_ci(row["value_vs_no_deal"])] if against else []
         table.add_row(
             pid,
             escape(row["strategy"]),
             _fmt_ci(row["value"]),
+            *vs,
             _fmt_ci(row["package_in_force"]),
             f"{row['first_breach_share']:.1%}",
         )
     console.print(table)
+    if against:
+        worth = ", ".join(f"{pid} {row['no_deal_value']['mean']:.4g}" for pid, row in summary["parties"].items())
+        console.print(escape(f"value vs no deal = value - value under {summary['no_deal']} (no deal is worth {worth})"))
     crisis = summary["crisis"]
     done = summary["completed"]
     breach = summary["breach"]
@@ -242,12 +249,24 @@ def render_tournament(payload: dict[str, Any], console: Console) -> None:
             vb = payload["value"][b][r][c]
             crisis = payload["crisis_rate"][r][c]
             cell = f"{va:.3g} / {vb:.3g}"
+            if payload.get("value_vs_no_deal"):
+                da = payload["value_vs_no_deal"][a][r][c]
+                db = payload["value_vs_no_deal"][b][r][c]
+                cell += f"\nvs no deal {da:+.3g} / {db:+.3g}"
             if crisis > 0:
                 cell += f"\ncrisis {crisis:.0%}"
             cells.append(cell)
         table.add_row(row, *cells)
     table.caption = f"cells: mean value to {a} / to {b}"
     console.print(table)
+    if payload.get("value_vs_no_deal"):
+        nd = payload["no_deal_value"]
+        console.print(
+            escape(
+                f"vs no deal: value - value under {payload['no_deal']} "
+                f"(no deal is worth {a} {nd[a]:.3g}, {b} {nd[b]:.3g})"
+            )
+        )
 
 
 def render_classic_tournament(payload: dict[str, Any], console: Console) -> None:

@@ -3,8 +3,10 @@
 State lives in arrays shaped [episodes, ...]; the only Python loop is over periods. Each
 period: shocks arrive; undoings decided earlier take effect; every party's strategy decides,
 from what it has observed, which due steps to perform and which concessions to undo; flows,
-one-time values and reversal costs accrue with discounting; each party may walk away into
-crisis (the hazard); and observations are drawn for the end of the period.
+one-time values and reversal costs accrue with discounting; each party's domestic clock is
+updated (:func:`_tick`) and it may walk away into crisis (the hazard); and observations are
+drawn for the end of the period. :func:`run_no_deal_batch` plays the same environment with
+nobody performing any step: the baseline of values against no deal.
 
 Timing follows MODEL.md section 3 exactly, so that with perfect verification (lag only,
 ``detect = 1``, no false alarms) and no hazard the simulated values equal the check's: an event
@@ -30,7 +32,7 @@ from ..core.errors import UsageError
 from .setup import SimSetup, Variant
 from .strategies.base import Strategy, View
 
-__all__ = ["BATCH", "NEVER", "BatchOutput", "run_batch"]
+__all__ = ["BATCH", "NEVER", "BatchOutput", "run_batch", "run_no_deal_batch"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -101,6 +103,13 @@ def run_batch(
     conc_cols = [np.flatnonzero(comp.giver == i) for i in range(P)]
     steps_at = {int(t0) for t0 in s_period}
     hazard_on = any(bool((v.hazard_base > 0).any() or (v.hazard_growth > 0).any()) for v in variants)
+    if hazard_on:
+        # the domestic clock (MODEL.md section 5): which steps are new benefits to whom, and
+        # the benefit level in force that counts as enough, per variant
+        clock_step = [v.benefit_step[s_conc].astype(np.float64) for v in variants]  # [S, P]
+        clock_flow = [v.benefit_flow for v in variants]  # [K, P]
+        clock_enough = [v.hazard_enough for v in variants]  # [P]
+        enough_on = any(bool(np.isfinite(e).any()) for e in clock_enough)
     growth = sum(s.pressure_growth for i, s in enumerate(strategies) if i != setup.target)
     pressure_on = setup.target >= 0 and growth > 0
 
@@ -117,7 +126,7 @@ def run_batch(
     breach_ever = np.zeros((n, P), bool)
     crisis = np.zeros(n, bool)
     crisis_t = np.full(n, -1, dtype=np.int64)
-    no_gain = np.zeros((n, P))
+    clock = np.zeros((n, P))
     value = np.zeros((n, P))
     first_t = np.full(n, -1, dtype=np.int64)
     first_p = np.full(n, -1, dtype=np.int64)
@@ -239,13 +248,13 @@ def run_batch(
 
         # hazard: walking away into crisis from the next period
         if hazard_on:
-            no_gain = np.where(u > 1e-12, 0.0, no_gain + 1.0)  # consecutive periods without a gain
+            clock = _tick(clock, perform, x, state, clock_step, clock_flow, clock_enough, enough_on)
             if multi:
                 base = np.stack([v.hazard_base for v in variants])[state]
                 grow = np.stack([v.hazard_growth for v in variants])[state]
             else:
                 base, grow = v0.hazard_base[None, :], v0.hazard_growth[None, :]
-            h = np.clip(base + grow * no_gain, 0.0, 1.0)
+            h = np.clip(base + grow * clock, 0.0, 1.0)
             walk = (rng.random((n, P)) < h).any(axis=1) & ~crisis
             if walk.any():
                 crisis |= walk
@@ -325,6 +334,95 @@ def run_batch(
         first_breach_party=first_p,
         completion_period=done_t,
     )
+
+
+def run_no_deal_batch(setup: SimSetup, n: int, horizon: int, rng: np.random.Generator) -> FloatArray:
+    """Per-episode values [n, P] of no deal: nobody performs any step, under the same
+    environment as :func:`run_batch` (sanctions as in the status quo, shocks, the hazard with the
+    domestic clock running from period 0, crisis flows).
+
+    Values are relative to the status quo, so without a hazard they are exactly 0. The random
+    draws come in the order :func:`run_batch` makes them (shocks, then the hazard), so with the
+    same generator and no verification noise the two share their random numbers: a run of the
+    engine in which nobody performs gives these values exactly (a test).
+    """
+    comp = setup.comp
+    P = comp.n_parties
+    variants = setup.variants
+    multi = len(variants) > 1
+    value = np.zeros((n, P))
+    if not any(bool((v.hazard_base > 0).any() or (v.hazard_growth > 0).any()) for v in variants):
+        return value
+    delta = comp.discount
+    # nothing is in force, so the clock stops only where enough is not positive
+    fed = [v.hazard_enough <= 1e-12 for v in variants]
+    if not multi:
+        # no shocks: the clock is the same in every episode, and a crisis that starts in c is
+        # worth crisis * delta**c / (1 - delta) in closed form
+        v0 = variants[0]
+        start = np.full(n, -1, dtype=np.int64)
+        level = np.zeros(P)
+        for t in range(horizon):
+            level = np.where(fed[0], 0.0, level + 1.0)
+            h = np.clip(v0.hazard_base + v0.hazard_growth * level, 0.0, 1.0)
+            walk = (rng.random((n, P)) < h[None, :]).any(axis=1) & (start < 0)
+            start[walk] = t + 1
+        hit = start >= 0
+        value[hit] = v0.crisis[None, :] * delta[None, :] ** start[hit, None] / (1.0 - delta[None, :])
+        return value
+    state = np.zeros(n, dtype=np.int64)
+    crisis = np.zeros(n, bool)
+    clock = np.zeros((n, P))
+    disc = np.ones(P)
+    for t in range(horizon):
+        for b, (at, prob) in enumerate(zip(setup.shock_at, setup.shock_probability, strict=True)):
+            if at is not None and t == at:
+                state |= 1 << b
+            elif at is None and prob > 0:
+                state |= (rng.random(n) < prob).astype(np.int64) << b
+        if crisis.any():
+            value[crisis] += np.stack([v.crisis for v in variants])[state[crisis]] * disc
+        disc = disc * delta
+        clock = np.where(np.stack(fed)[state], 0.0, clock + 1.0)
+        base = np.stack([v.hazard_base for v in variants])[state]
+        grow = np.stack([v.hazard_growth for v in variants])[state]
+        h = np.clip(base + grow * clock, 0.0, 1.0)
+        walk = (rng.random((n, P)) < h).any(axis=1) & ~crisis
+        crisis |= walk
+    # the tail after the horizon: a crisis persists
+    crisis_flow = np.stack([v.crisis for v in variants])[state]
+    value += np.where(crisis[:, None], crisis_flow, 0.0) / (1.0 - delta) * disc
+    return value
+
+
+def _tick(
+    clock: FloatArray,
+    perform: BoolArray,
+    x: FloatArray,
+    state: IntArray,
+    step_benefit: Sequence[FloatArray],
+    flow_benefit: Sequence[FloatArray],
+    enough: Sequence[FloatArray],
+    enough_on: bool,
+) -> FloatArray:
+    """The domestic clock after one period: reset to 0 for a party that received something from
+    the process (another party performed a step that benefits it, or the benefit in force from
+    the others' concessions is at least its ``enough``), one period more for everyone else.
+
+    Only what the others give counts, so a party's own costs never start the clock and a small
+    benefit left in place never stops it (unless it is enough); after a breakdown it runs on.
+    """
+    fed = np.zeros(clock.shape, bool)
+    multi = len(step_benefit) > 1
+    for vi in range(len(step_benefit)):
+        sel = state == vi if multi else slice(None)
+        if multi and not sel.any():  # type: ignore[union-attr]
+            continue
+        if perform.any():
+            fed[sel] |= perform[sel] @ step_benefit[vi] > 0
+        if enough_on:
+            fed[sel] |= x[sel] @ flow_benefit[vi] >= enough[vi][None, :] - 1e-12
+    return np.where(fed, 0.0, clock + 1.0)
 
 
 def _flows(x: FloatArray, crisis: BoolArray, state: IntArray, variants: Sequence[Variant]) -> FloatArray:

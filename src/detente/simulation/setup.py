@@ -46,6 +46,25 @@ class Variant:
     hazard_base: FloatArray  # [P]
     hazard_growth: FloatArray  # [P]
     crisis: FloatArray  # [P]
+    hazard_enough: FloatArray  # [P] benefit level that stops the domestic clock (inf: none)
+    giver: IntArray  # [K]
+
+    @cached_property
+    def benefit_flow(self) -> FloatArray:
+        """[K, P]: what concession k, fully in force, gives party p per period when p is not its
+        giver and the flow is positive (0 otherwise): the benefit the domestic clock measures."""
+        return np.where(self._others, np.clip(self.flow, 0.0, None), 0.0)
+
+    @cached_property
+    def benefit_step(self) -> BoolArray:
+        """[K, P]: a step of concession k is a new benefit to p (another party's concession with a
+        positive flow or one-time value to p)."""
+        return self._others & ((self.flow > 0) | (self.once > 0))
+
+    @cached_property
+    def _others(self) -> BoolArray:
+        others: BoolArray = np.arange(self.flow.shape[1])[None, :] != self.giver[:, None]
+        return others
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,17 +146,20 @@ def build_setup(
         base = np.zeros(P)
         growth = np.zeros(P)
         crisis = np.zeros(P)
+        enough = np.full(P, np.inf)
         pressure = leakage = 0.0
         if env is not None:
             for pid, hz in env.hazard.items():
                 base[pidx[pid]] = _num(hz.base, values)
                 growth[pidx[pid]] = _num(hz.growth, values)
+                if hz.enough is not None:
+                    enough[pidx[pid]] = _num(hz.enough, values)
             for pid, v in env.crisis.items():
                 crisis[pidx[pid]] = _num(v, values)
             if env.sanctions is not None:
                 pressure = _num(env.sanctions.pressure, values, 1.0)
                 leakage = _num(env.sanctions.leakage, values, 0.0)
-        return Variant(c.flow, c.once, pressure, leakage, base, growth, crisis)
+        return Variant(c.flow, c.once, pressure, leakage, base, growth, crisis, enough, c.giver)
 
     variants = []
     for mask in range(1 << len(shocks)):

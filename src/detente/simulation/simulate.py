@@ -17,18 +17,25 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import __version__
+from ..core import limits as _limits
 from ..core.errors import UsageError, did_you_mean
 from ..core.scenario import Scenario, Step
-from .engine import BATCH, BatchOutput, batches, run_batch, spawn_generators
-from .setup import build_setup
+from .engine import BATCH, BatchOutput, batches, run_batch, run_no_deal_batch, spawn_generators
+from .setup import SimSetup, build_setup
 from .strategies import library as _library  # noqa: F401  (registers the built-in strategies)
 from .strategies.base import Strategy, make_strategy
 
-__all__ = ["MAX_EPISODES", "MAX_HORIZON", "SimulationResult", "simulate", "summarise"]
+__all__ = ["MAX_EPISODES", "MAX_HORIZON", "NO_DEAL", "SimulationResult", "no_deal_values", "simulate", "summarise"]
 
-#: Refused above these sizes.
-MAX_EPISODES = 10**8
-MAX_HORIZON = 10**4
+#: What values are compared with, in words (printed with every value against no deal).
+NO_DEAL = (
+    "no deal: nobody performs any step; the status quo under sanctions (with their leakage) in the same "
+    "environment, the domestic clock running and crisis possible, same seed"
+)
+
+#: Refused above these sizes (the table of every limit is in docs/limits.md).
+MAX_EPISODES = _limits.MAX_EPISODES
+MAX_HORIZON = _limits.MAX_SIM_HORIZON
 
 FloatArray = NDArray[np.float64]
 
@@ -71,6 +78,8 @@ class SimulationResult:
     first_breach_party: NDArray[np.int64]
     completion_period: NDArray[np.int64]
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: [E, P] each episode's value under no deal (same environment and seed); None when not run
+    no_deal_value: FloatArray | None = None
 
     @property
     def crisis_rate(self) -> float:
@@ -86,6 +95,9 @@ class SimulationResult:
                 "package_in_force": _ci(self.package_in_force[:, i]),
                 "first_breach_share": float((self.first_breach_party == i).mean()),
             }
+            if self.no_deal_value is not None:
+                parties[pid]["no_deal_value"] = _ci(self.no_deal_value[:, i])
+                parties[pid]["value_vs_no_deal"] = _ci(self.value[:, i] - self.no_deal_value[:, i])
         completed = self.completion_period >= 0
         breached = self.first_breach_period >= 0
         crisis_when = self.crisis_period[self.crisis].astype(float)
@@ -105,6 +117,7 @@ class SimulationResult:
                 **_share_ci(breached),
                 "mean_period": _ci(self.first_breach_period[breached].astype(float))["mean"],
             },
+            **({"no_deal": NO_DEAL} if self.no_deal_value is not None else {}),
             "provenance": dict(self.provenance),
         }
 
@@ -116,6 +129,8 @@ class SimulationResult:
             for i, pid in enumerate(self.parties):
                 row[f"value.{pid}"] = float(self.value[e, i])
                 row[f"package_in_force.{pid}"] = float(self.package_in_force[e, i])
+                if self.no_deal_value is not None:
+                    row[f"value_vs_no_deal.{pid}"] = float(self.value[e, i] - self.no_deal_value[e, i])
             row["crisis"] = bool(self.crisis[e])
             row["crisis_period"] = int(self.crisis_period[e])
             fb = int(self.first_breach_party[e])
@@ -135,6 +150,8 @@ class SimulationResult:
         for i, pid in enumerate(self.parties):
             data[f"value.{pid}"] = self.value[:, i]
             data[f"package_in_force.{pid}"] = self.package_in_force[:, i]
+            if self.no_deal_value is not None:
+                data[f"value_vs_no_deal.{pid}"] = self.value[:, i] - self.no_deal_value[:, i]
         data["crisis"] = self.crisis
         data["crisis_period"] = self.crisis_period
         data["first_breach_period"] = self.first_breach_period
@@ -177,11 +194,14 @@ def simulate(
     params: Mapping[str, float] | None = None,
     batch_size: int = BATCH,
     progress: Callable[[int, int], None] | None = None,
+    no_deal: bool = True,
 ) -> SimulationResult:
     """Play one strategy per party (``{"US": "reciprocal", "DPRK": "hedger"}``; parties not
     named play ``reciprocal``) over ``episodes`` episodes of ``horizon`` periods.
 
-    ``progress(done, total)`` is called after every batch with episode counts.
+    ``progress(done, total)`` is called after every batch with episode counts. With
+    ``no_deal`` (the default) every episode is also played under no deal (:func:`no_deal_values`)
+    with the same batch seeds, so the summary states each value against that baseline.
     """
     if episodes <= 0:
         raise UsageError(f"episodes must be at least 1, found {episodes}")
@@ -195,7 +215,8 @@ def simulate(
         raise UsageError(f"the schedule runs to period {last}; use a horizon above it (--horizon {last + 12})")
     strats = _strategy_map(scenario, strategies)
     sizes = batches(episodes, batch_size)
-    rngs = spawn_generators(seed, len(sizes))
+    entropy = _entropy(seed)  # shared with the no-deal run, also when seed is None
+    rngs = spawn_generators(entropy, len(sizes))
     outputs: list[BatchOutput] = []
     started = time.perf_counter()
     done = 0
@@ -204,6 +225,7 @@ def simulate(
         done += size
         if progress is not None:
             progress(done, episodes)
+    baseline = _no_deal(setup, sizes, entropy, horizon) if no_deal else None
     elapsed = time.perf_counter() - started
 
     def cat(name: str) -> Any:
@@ -223,6 +245,7 @@ def simulate(
         first_breach_period=cat("first_breach_period"),
         first_breach_party=cat("first_breach_party"),
         completion_period=cat("completion_period"),
+        no_deal_value=baseline,
         provenance={
             "analysis": "simulate",
             "scenario": scenario.name,
@@ -235,6 +258,46 @@ def simulate(
             "seconds": elapsed,
         },
     )
+
+
+def _entropy(seed: int | None) -> int:
+    """``seed``, or fresh entropy when it is None (so that two runs can share it)."""
+    if seed is not None:
+        return seed
+    entropy = np.random.SeedSequence().entropy
+    assert isinstance(entropy, int)
+    return entropy
+
+
+def _no_deal(setup: SimSetup, sizes: Sequence[int], seed: int | None, horizon: int) -> FloatArray:
+    rngs = spawn_generators(seed, len(sizes))
+    return np.concatenate([run_no_deal_batch(setup, size, horizon, rng) for size, rng in zip(sizes, rngs, strict=True)])
+
+
+def no_deal_values(
+    scenario: Scenario,
+    params: Mapping[str, float] | None = None,
+    seed: int | None = None,
+    *,
+    episodes: int = 10_000,
+    horizon: int = 120,
+    batch_size: int = BATCH,
+) -> dict[str, float]:
+    """Each party's mean discounted value under no deal: nobody performs any step, in the
+    scenario's environment at ``params`` (sanctions as in the status quo, shocks, the domestic
+    clock running from period 0, crisis flows). Values are relative to the status quo, so
+    without a hazard every value is 0.
+
+    With the same ``seed``, ``episodes``, ``horizon`` and ``batch_size`` these are the means of
+    the baseline that :func:`simulate` reports as ``no_deal_value``.
+    """
+    if episodes <= 0 or episodes > MAX_EPISODES:
+        raise UsageError(f"episodes must be between 1 and {MAX_EPISODES:.0e}, found {episodes}")
+    if horizon <= 0 or horizon > MAX_HORIZON:
+        raise UsageError(f"the horizon must be between 1 and {MAX_HORIZON}, found {horizon}")
+    setup = build_setup(scenario, (), params)
+    values = _no_deal(setup, batches(episodes, batch_size), _entropy(seed), horizon)
+    return {pid: float(values[:, i].mean()) for i, pid in enumerate(scenario.party_ids)}
 
 
 def summarise(result: SimulationResult) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Strategy tournaments on a scenario: every strategy of one side against every strategy of
-the other, each pairing simulated over the same number of episodes with its own seed."""
+the other, each pairing simulated over the same number of episodes with its own seed, and
+every value also stated against no deal under the same environment and seed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 from .. import __version__
 from ..core.errors import UsageError
 from ..core.scenario import Scenario, Step
-from .simulate import simulate
+from .simulate import NO_DEAL, simulate
 from .strategies.base import REGISTRY, make_strategy
 
 __all__ = ["TournamentResult", "default_pool", "tournament"]
@@ -47,6 +48,10 @@ class TournamentResult:
     episodes: int
     seed: int | None
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: party -> [row][column] mean value minus the mean value under no deal (same seed)
+    value_vs_no_deal: dict[str, list[list[float]]] = field(default_factory=dict)
+    #: party -> mean value under no deal, pooled over every pairing's baseline episodes
+    no_deal_value: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,9 @@ class TournamentResult:
             "value": self.value,
             "package_in_force": self.package_in_force,
             "crisis_rate": self.crisis_rate,
+            "value_vs_no_deal": self.value_vs_no_deal,
+            "no_deal_value": self.no_deal_value,
+            "no_deal": NO_DEAL,
             "episodes": self.episodes,
             "seed": self.seed,
             "provenance": dict(self.provenance),
@@ -95,6 +103,8 @@ def tournament(
     value = {pid: [[0.0] * len(cols) for _ in rows] for pid in P}
     pif = {pid: [[0.0] * len(cols) for _ in rows] for pid in P}
     crisis = [[0.0] * len(cols) for _ in rows]
+    vs = {pid: [[0.0] * len(cols) for _ in rows] for pid in P}
+    nd_sum = np.zeros(len(P))
     total = len(rows) * len(cols)
     for r, sa in enumerate(rows):
         for c, sb in enumerate(cols):
@@ -114,6 +124,11 @@ def tournament(
                 share = res.package_in_force[:, i]
                 pif[pid][r][c] = float(np.nanmean(share)) if np.isfinite(share).any() else float("nan")
             crisis[r][c] = res.crisis_rate
+            assert res.no_deal_value is not None
+            nd = res.no_deal_value.mean(axis=0)
+            nd_sum += nd
+            for i, pid in enumerate(P):
+                vs[pid][r][c] = value[pid][r][c] - float(nd[i])
             if progress is not None:
                 progress(r * len(cols) + c + 1, total)
     return TournamentResult(
@@ -124,6 +139,8 @@ def tournament(
         value=value,
         package_in_force=pif,
         crisis_rate=crisis,
+        value_vs_no_deal=vs,
+        no_deal_value={pid: float(nd_sum[i] / total) for i, pid in enumerate(P)},
         episodes=episodes,
         seed=seed,
         provenance={

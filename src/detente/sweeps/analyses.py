@@ -237,6 +237,7 @@ class SimulateCall:
                 schedule=self.schedule,
                 horizon=self.horizon,
                 params=params,
+                no_deal=False,  # no output here reads values against no deal
             )
         except DetenteError as exc:
             return {"error": str(exc)}

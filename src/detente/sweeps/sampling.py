@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..core.errors import UsageError, did_you_mean
+from ..core.limits import MAX_SWEEP_POINTS
 from ..core.scenario import Scenario
 
 __all__ = [
@@ -50,7 +51,7 @@ Method = Literal["grid", "random", "lhs", "sobol"]
 #: Sampling methods, as named on the command line.
 METHODS: tuple[str, ...] = ("lhs", "sobol", "random", "grid")
 #: More sample points than this are refused (a grid over many parameters explodes).
-MAX_POINTS = 5_000_000
+MAX_POINTS = MAX_SWEEP_POINTS
 #: Tag mixed into the sampler's seed so that it is independent of the per-point seeds.
 SAMPLER_TAG = 0x5EED5A17
 

@@ -6,10 +6,11 @@ progress. Cancelling and timeouts are cooperative: ``report`` raises :class:`Job
 so a job stops within one batch of work. A job that never reports progress (a designer solve)
 is bounded by its own time limit instead; its result is thrown away if it was cancelled.
 
-Threads, not processes: the engines are NumPy-vectorised and release the GIL in their inner
-loops, results stay in memory without pickling, and cancelling needs no inter-process
-signalling. Finished jobs are kept for :attr:`JobManager.ttl` seconds (at most
-:attr:`JobManager.keep` of them), then forgotten.
+With a :class:`~detente.web.workers.WorkerPool` (as the web app runs it) each job's work runs
+in a child process: a job past its time limit, or cancelled, is killed at once rather than at
+its next progress report, and a job that runs out of memory fails alone. Without one the work
+runs on the manager's thread (cooperative cancelling and time limits only). Finished jobs are
+kept for :attr:`JobManager.ttl` seconds (at most :attr:`JobManager.keep` of them), then forgotten.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from .workers import WorkerDied, WorkerTimedOut
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .workers import WorkerPool
 
 __all__ = ["Job", "JobCancelled", "JobManager", "JobTimedOut", "TooManyJobs"]
 
@@ -86,8 +92,17 @@ class Job:
 class JobManager:
     """Runs jobs on ``workers`` threads; at most ``max_active`` queued or running at once."""
 
-    def __init__(self, workers: int = 2, *, max_active: int = 8, keep: int = 64, ttl: float = 3600.0) -> None:
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        max_active: int = 8,
+        keep: int = 64,
+        ttl: float = 3600.0,
+        pool: WorkerPool | None = None,
+    ) -> None:
         self.workers = workers
+        self.pool = pool
         self.max_active = max_active
         self.keep = keep
         self.ttl = ttl
@@ -191,7 +206,23 @@ class JobManager:
             job.message = message
 
         try:
-            result = work(report)
+            if self.pool is None:
+                result = work(report)
+            else:
+                result = self.pool.run(work, timeout=job.timeout, report=report, cancelled=job.cancel_event)
+        except WorkerTimedOut:
+            with self._lock:
+                self._finish(
+                    job,
+                    "failed",
+                    message="timed out",
+                    error=f"stopped after its time limit of {job.timeout:g} s; ask for less work",
+                )
+            return
+        except WorkerDied as exc:
+            with self._lock:
+                self._finish(job, "failed", message="failed", error=str(exc))
+            return
         except JobCancelled:
             with self._lock:
                 self._finish(job, "cancelled", message="cancelled")

@@ -3,7 +3,8 @@
 The page lists a scenario's demands with a check box each; toggling one re-runs the zone
 (:func:`detente.design.zone.zone`) and shows whether it is open, the conflict and how far each
 demand must move when it is empty, and the frontier figure when it is open. Registered by
-:func:`register` on the app built by :func:`detente.web.app.create_app`.
+:func:`register` on the app built by :func:`detente.web.app.create_app`, before the
+routes of :mod:`detente.web.routes` (whose ``/api`` catch-all must come last).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def zone_payload(
 def register(api: FastAPI, scenario_from: Any, time_limit: float) -> None:
     """Add the zone's API route and page to ``api`` (``scenario_from`` reads the request's
     scenario as the other analyses do; ``time_limit`` caps the solver's seconds)."""
-    from .app import _page
+    from .routes import _page
 
     @api.get("/zone", response_class=HTMLResponse, include_in_schema=False)
     async def zone_page() -> HTMLResponse:

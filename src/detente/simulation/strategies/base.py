@@ -125,6 +125,8 @@ class Strategy:
             name = sorted(unknown)[0]
             known = ", ".join(self.parameters()) or "none"
             raise UsageError(f"strategy {self.name!r} has no parameter {name!r} (parameters: {known})")
+        for key, value in params.items():
+            _check_param(self.name, key, value, self.parameters()[key])
         self.params = {**self.parameters(), **params}
         self.rng: np.random.Generator = np.random.default_rng(0)
 
@@ -153,6 +155,23 @@ class Strategy:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v != self.parameters()[k])
         return f"{self.name}({args})" if args else self.name
+
+
+def _check_param(strategy: str, key: str, value: Any, default: Any) -> None:
+    """A parameter must have its default's type: a whole number for an int, a finite number for a float."""
+    where = f"strategy {strategy!r}: parameter {key!r}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UsageError(f"{where} expects true or false, found {value!r}")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{where} expects a whole number, found {value!r}")
+        if not 0 <= value <= 10**6:
+            raise UsageError(f"{where} expects a whole number from 0 to 1,000,000, found {value}")
+    elif isinstance(default, float) and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+    ):
+        raise UsageError(f"{where} expects a finite number, found {value!r}")
 
 
 REGISTRY: dict[str, type[Strategy]] = {}
