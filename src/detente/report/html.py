@@ -372,6 +372,10 @@ def design_section(scn: Scenario, options: ReportOptions) -> dict[str, Any]:
     return section
 
 
+#: Frontier points the report's zone figure asks for (the command line's default is 12).
+REPORT_ZONE_POINTS = 8
+
+
 def zone_section(scn: Scenario) -> dict[str, Any]:
     """The agreement zone under the scenario's demands (docs/zone.md): verdict, conflict,
     and the frontier figure (of the zone itself, or, when it is empty, of the zone once the
@@ -381,7 +385,7 @@ def zone_section(scn: Scenario) -> dict[str, Any]:
 
     if not scn.demands:
         return {"available": False, "reason": "the scenario states no demands (see docs/zone.md)"}
-    z = zone(scn)
+    z = zone(scn, points=REPORT_ZONE_POINTS)
     section: dict[str, Any] = {
         "available": True,
         "empty": z.empty,
@@ -393,7 +397,7 @@ def zone_section(scn: Scenario) -> dict[str, Any]:
     }
     shown = z
     if z.empty and z.drop:
-        shown = zone(scn, [d.id for d in scn.demands if d.id not in z.drop])
+        shown = zone(scn, [d.id for d in scn.demands if d.id not in z.drop], points=REPORT_ZONE_POINTS)
         section["opened"] = shown.message
     if not shown.empty:
         title = "Agreement zone" if shown is z else f"Agreement zone without {', '.join(z.drop)}"
