@@ -278,6 +278,44 @@ ROWS = [
         ("concessions[0].verification.lag:", "expected a whole number", "found 1.5"),
         9,
     ),
+    # case library: outcomes, actor profiles, kinds
+    Bad(
+        "outcome_unknown_step.yaml",
+        ("outcome.first_breach.step:", "unknown step 'frezee'", "did you mean 'freeze'?"),
+        15,
+    ),
+    Bad(
+        "outcome_unknown_party.yaml",
+        ("outcome.first_breach.party:", "unknown party 'DPKR'", "did you mean 'DPRK'?"),
+        15,
+    ),
+    Bad(
+        "outcome_dates_out_of_order.yaml",
+        ("outcome.exit.date:", "on or after the first breach (2001-03-01)", "found 2001-01-15"),
+        16,
+        count=4,
+    ),
+    Bad(
+        "actor_missing_profile.yaml",
+        ("actors.DPRK:", "no actor profile named 'north-korea'", "(profiles: "),
+        3,
+    ),
+    Bad(
+        "actor_override_without_reason.yaml",
+        ("parameters.dprk_discount.value:", "override of the 'dprk' profile", "needs a 'reason'"),
+        8,
+    ),
+    Bad(
+        "concession_unknown_kind.yaml",
+        ("concessions[0].kind:", "found 'frozen'", "did you mean 'freeze'?"),
+        9,
+    ),
+    Bad(
+        "outcome_many_problems.yaml",
+        ("outcome.exit.party:", "unknown party 'ROK'"),
+        21,
+        count=6,
+    ),
 ]
 
 

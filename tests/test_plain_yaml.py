@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detente.core.limits import MAX_INT_DIGITS
+from detente.core.limits import MAX_ABS_NUMBER, MAX_INT_DIGITS
 from detente.io import yaml as Y
 from detente.io.plain_yaml import read_plain
 from strategies import scenario_dicts
@@ -29,6 +29,7 @@ def _both(text: str) -> tuple[Any, Any]:
         standard_tags=Y._STANDARD_TAGS,
         max_values=Y.MAX_VALUES,
         max_int_digits=MAX_INT_DIGITS,
+        max_abs=MAX_ABS_NUMBER,
     )
     out = Y._Located()
     try:
@@ -91,6 +92,7 @@ def test_fixture_files_read_the_same_both_ways(path: Path) -> None:
         "",
         "a: [\n",
         "a: " + "9" * 40 + "\n",
+        "a: " + "1" + "0" * 16 + "\n",
         "~: 1\n",
         "[" * 100 + "]" * 100 + "\n",
     ],

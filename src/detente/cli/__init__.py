@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+from . import backtest as backtest
 from . import base_commands as base_commands
 from . import theory as theory
 from . import uncertainty as uncertainty

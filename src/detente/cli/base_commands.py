@@ -37,20 +37,30 @@ from .app import (
 @app.command()
 @_guard
 def cases(json_out: JsonOpt = False) -> None:
-    """List the built-in case library."""
-    from ..io.yaml import builtin_cases
+    """List the built-in case library, with each case's dates and recorded outcome."""
+    from ..io.yaml import builtin_cases, load
 
     names = builtin_cases()
+    rows = []
+    for name, title in names.items():
+        out = load(name).outcome
+        dates = outcome = ""
+        if out is not None:
+            dates = f"{out.signed or out.start:%Y-%m}" + (f" to {out.ended:%Y-%m}" if out.ended else "")
+            outcome = out.summary or ("completed" if out.completed else "not completed")
+        rows.append({"name": name, "title": title, "dates": dates, "outcome": outcome})
     if json_out:
-        _print_json({"cases": [{"name": n, "title": t} for n, t in names.items()]})
+        _print_json({"cases": rows})
         return
     from rich.table import Table
 
     table = Table(title="Built-in cases", title_justify="left")
     table.add_column("name", style="bold cyan")
     table.add_column("title")
-    for name, title in names.items():
-        table.add_row(name, title)
+    table.add_column("dates")
+    table.add_column("outcome")
+    for row in rows:
+        table.add_row(row["name"], row["title"], row["dates"], row["outcome"])
     _console().print(table)
     _console().print("Use a name wherever a FILE is expected, e.g. [bold]detente show hanoi-2019[/].")
 

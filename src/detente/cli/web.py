@@ -128,7 +128,10 @@ def figure(
 @app.command()
 @_guard
 def report(
-    source: ScenarioArg,
+    source: Annotated[
+        str | None,
+        typer.Argument(help="A scenario file (YAML) or a built-in case name, e.g. hanoi-2019 (none with --backtest)."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the page.")] = Path("report.html"),
     schedule: Annotated[
         list[str] | None,
@@ -149,10 +152,22 @@ def report(
     ] = True,
     claims: Annotated[bool, typer.Option("--claims/--no-claims", help="Include claims and Sobol indices.")] = True,
     tipping: Annotated[bool, typer.Option("--tipping/--no-tipping", help="Include tipping points.")] = True,
+    backtest: Annotated[
+        bool, typer.Option("--backtest", help="Write the backtest page of the case library instead (see --samples).")
+    ] = False,
 ) -> None:
     """Write the whole story of a scenario as one self-contained HTML page (works offline)."""
     from ..report.html import ReportOptions, report_html
 
+    if backtest:
+        from .backtest import write_backtest_page
+
+        write_backtest_page([source] if source else None, out, samples=samples, seed=seed)
+        return
+    if source is None:
+        from ..core.errors import UsageError
+
+        raise UsageError("name a scenario file or a built-in case (or use --backtest)")
     scn = _load(source, set_)
     opts = ReportOptions(
         schedules=tuple(schedule) if schedule else None,

@@ -43,7 +43,8 @@ from pydantic import (
 
 from .errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from .expr import Expr, ExpressionError, parse_expression
-from .limits import MAX_ABS_NUMBER, MAX_CONCESSIONS, MAX_DELAY, MAX_HORIZON, MAX_LAG, MAX_PARTIES
+from .limits import MAX_CONCESSIONS, MAX_DELAY, MAX_HORIZON, MAX_LAG, MAX_PARTIES
+from .outcome import Kind, Outcome, outcome_problems
 
 __all__ = [
     "DEMAND_FORMS",
@@ -102,11 +103,6 @@ def _finite_float(value: int | float | str) -> float:
     if not math.isfinite(number):
         shown = repr(value) if isinstance(value, str) else str(value)
         raise _NotFinite(f"expected a finite number, found {shown}")
-    if abs(number) > MAX_ABS_NUMBER:
-        raise _NotFinite(
-            f"expected a finite number of magnitude at most {MAX_ABS_NUMBER:g} (the number-size limit), "
-            f"found {number:g}"
-        )
     return number
 
 
@@ -337,6 +333,8 @@ class Concession(_Model):
     verification: Verification | None = None
     divisible: StrictBool = False
     requires: tuple[Id, ...] = ()
+    #: What sort of step this is, from a fixed vocabulary (case library; see core/outcome.py).
+    kind: Kind | None = None
 
     @field_validator("reversible", mode="before")
     @classmethod
@@ -487,6 +485,8 @@ class Scenario(_Model):
     environment: Environment | None = None
     claims: tuple[Claim, ...] = ()
     demands: tuple[Demand, ...] = ()
+    #: What happened (case library): read only by the backtest (see core/outcome.py).
+    outcome: Outcome | None = None
 
     @model_validator(mode="after")
     def _semantics(self, info: ValidationInfo) -> Scenario:
@@ -673,8 +673,8 @@ def _revalidate(data: dict[str, Any], flag: str, keys: list[str]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ScenarioError as exc:  # a semantic problem the what-if made (a lag over its limit, ...)
-        head = f"{flag}{sep}{', '.join(keys)}: "
-        problems = [Problem(head + p.message, p.loc, p.file, p.line, p.column) for p in exc.problems]
+        tail = f" (after {flag}{sep}{', '.join(keys)})"
+        problems = [Problem(p.message + tail, p.loc, p.file, p.line, p.column) for p in exc.problems]
         raise ScenarioError(problems, exc.source) from None
     except ValidationError as exc:
         lines = []
@@ -823,18 +823,10 @@ class _Checker:
             self.add(loc, f"{message}{hint} (parameters: {known})")
             return None
         try:
-            number = float(value.evaluate(self.env))
+            return float(value.evaluate(self.env))
         except ExpressionError as exc:
             self.add(loc, str(exc))
             return None
-        if abs(number) > MAX_ABS_NUMBER:
-            self.add(
-                loc,
-                f"{value.source!r} is {number:g}: expected a magnitude of at most {MAX_ABS_NUMBER:g} "
-                "(the number-size limit)",
-            )
-            return None
-        return number
 
     def whole(self, value: int | Expr, loc: Loc, what: str, low: int = 0, high: int | None = None) -> int | None:
         number = self.number(value, loc)
@@ -1200,4 +1192,4 @@ def scenario_problems(scn: Scenario, lenient: Lenient | None = None) -> list[Pro
 
     ``lenient`` names values already known to be bad, whose checks are skipped.
     """
-    return _Checker(scn, lenient).run()
+    return _Checker(scn, lenient).run() + outcome_problems(scn)

@@ -12,6 +12,7 @@ problem with its position. Both paths give the same data and positions for a pla
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,6 +45,7 @@ def read_plain(
     standard_tags: set[str],
     max_values: int,
     max_int_digits: int,
+    max_abs: float,
 ) -> Plain | None:
     """``(data, value positions, key positions, texts)`` of a plain document, else None.
 
@@ -51,7 +53,7 @@ def read_plain(
     plain scalars that YAML read as something other than text (``NO`` read as false).
     """
     try:
-        return _read(text, loader, constructor, standard_tags, max_values, max_int_digits)
+        return _read(text, loader, constructor, standard_tags, max_values, max_int_digits, max_abs)
     except (_NotPlain, yaml.YAMLError):
         return None
 
@@ -63,6 +65,7 @@ def _read(
     standard_tags: set[str],
     max_values: int,
     max_int_digits: int,
+    max_abs: float,
 ) -> Plain:
     resolver = yaml.resolver.Resolver()
     # (text, implicit) -> (tag, value): scalars repeat (ids, keys, small numbers); values are immutable
@@ -98,6 +101,13 @@ def _read(
                 else:
                     node = yaml.ScalarNode(tag, raw, event.start_mark, event.end_mark, event.style)
                     value = constructor.yaml_constructors[tag](constructor, node)
+                    if (
+                        isinstance(value, int | float)
+                        and not isinstance(value, bool)
+                        and math.isfinite(value)
+                        and abs(value) > max_abs
+                    ):
+                        raise _NotPlain  # over the number-size limit: the general path says so
                 hit = known[memo] = (tag, value)
             frame = stack[-1]
             mark = event.start_mark

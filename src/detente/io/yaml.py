@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import importlib.resources
+import math
 import os
 import re
 import types
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 from ..core.errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from ..core.limits import MAX_ABS_NUMBER, MAX_INT_DIGITS
 from ..core.scenario import LENIENT_CONTEXT, Lenient, Scenario
+from .actors import expand_actors, uses_actors
 from .plain_yaml import read_plain
 
 __all__ = [
@@ -205,9 +207,29 @@ def _scalar(node: yaml.ScalarNode, loc: Loc, out: _Located, *, key: bool = False
         )
         return None
     value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+    if not key and _over_size_limit(value):
+        out.problems.append(Problem(_too_big_message(value), loc, None, *_pos(node)))
+        return None
     if not key and not isinstance(value, str) and not node.style:
         out.texts[loc] = node.value
     return value
+
+
+def _over_size_limit(value: Any) -> bool:
+    """A finite number over the number-size limit (non-finite ones are the model's to refuse)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) > MAX_ABS_NUMBER
+    )
+
+
+def _too_big_message(value: float) -> str:
+    return (
+        f"expected a finite number of magnitude at most {MAX_ABS_NUMBER:g} (the number-size limit: larger "
+        f"values overflow the analyses), found {value:g}"
+    )
 
 
 def _to_data(node: yaml.Node, loc: Loc, out: _Located) -> Any:
@@ -275,6 +297,7 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
         standard_tags=_STANDARD_TAGS,
         max_values=MAX_VALUES,
         max_int_digits=MAX_INT_DIGITS,
+        max_abs=MAX_ABS_NUMBER,
     )
     if plain is not None:  # the common case, read in one pass
         data, out.values, out.keys, out.texts = plain
@@ -680,14 +703,27 @@ def scenario_from_data(data: Any, source: str | None = None, where: _Located | N
             [Problem(f"expected a mapping at the top level, found {_found(data)}", (), source)],
             source,
         )
+    # a case's actor profiles become parameters first (see io/actors.py)
+    actor_problems: list[Problem] = []
+    context: dict[str, Lenient] = {}
+    if uses_actors(data):
+        data = dict(data)
+        before = set(data["parameters"]) if isinstance(data.get("parameters"), dict) else set()
+        actor_problems = expand_actors(data)
+        after = set(data["parameters"]) if isinstance(data.get("parameters"), dict) else set()
+        if before - after:  # parameters whose profile is missing: their uses are not judged
+            context = {LENIENT_CONTEXT: Lenient(params=frozenset(str(n) for n in before - after))}
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         problems, errors, renames = _problems_from_validation(exc, data, where)
         problems += _salvage(data, errors, renames, where)
-        raise ScenarioError(_locate(problems, where, source), source) from None
+        raise ScenarioError(_locate(actor_problems + problems, where, source), source) from None
     except ScenarioError as exc:
-        raise ScenarioError(_locate(exc.problems, where, source), source) from None
+        raise ScenarioError(_locate(actor_problems + exc.problems, where, source), source) from None
+    if actor_problems:
+        raise ScenarioError(_locate(actor_problems, where, source), source)
+    return scenario
 
 
 # --------------------------------------------------------------------------- public API
