@@ -42,7 +42,10 @@ def zone(
             )
     chosen = list(demand) if demand else known
     chosen = [d for d in chosen if d not in set(drop or [])]
-    result = run_zone(scn, chosen, horizon=horizon, points=points, time_limit=time_limit)
+    from ..core.quiet import c_output_silenced
+
+    with c_output_silenced():  # HiGHS prints debug lines from C
+        result = run_zone(scn, chosen, horizon=horizon, points=points, time_limit=time_limit)
     if json_out:
         _print_json(result.to_dict())
         return
