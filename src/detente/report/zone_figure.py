@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..core.scenario import Scenario
-from .figures import WIDTH, _finish, _num
+from .vega import WIDTH, finish, num
 
 __all__ = ["frontier_spec", "positions"]
 
@@ -43,16 +43,16 @@ def frontier_spec(
     a, b = parties[0], parties[1]
     rows: list[dict[str, Any]] = []
     for p in zone.get("frontier") or []:
-        rows.append({"x": _num(p["values"][a]), "y": _num(p["values"][b]), "kind": "frontier", "label": ""})
+        rows.append({"x": num(p["values"][a]), "y": num(p["values"][b]), "kind": "frontier", "label": ""})
     rows.append({"x": 0.0, "y": 0.0, "kind": "no deal", "label": "no deal"})
     for key, label in (("fair", "fair (Nash)"), ("fastest", "fastest")):
         point = zone.get(key)
         if point:
-            rows.append({"x": _num(point["values"][a]), "y": _num(point["values"][b]), "kind": label, "label": label})
+            rows.append({"x": num(point["values"][a]), "y": num(point["values"][b]), "kind": label, "label": label})
     for pos in named:
         kind = "position (self-enforcing)" if pos["self_enforcing"] else "position (not self-enforcing)"
         rows.append(
-            {"x": _num(pos["values"].get(a)), "y": _num(pos["values"].get(b)), "kind": kind, "label": pos["name"]}
+            {"x": num(pos["values"].get(a)), "y": num(pos["values"].get(b)), "kind": kind, "label": pos["name"]}
         )
     kinds = [
         "frontier",
@@ -101,4 +101,4 @@ def frontier_spec(
         ],
     }
     sub = zone.get("message") or ""
-    return _finish(spec, title, sub if len(sub) < 160 else sub[:157] + "…")
+    return finish(spec, title, sub if len(sub) < 160 else sub[:157] + "…")
