@@ -253,6 +253,20 @@ ROWS = [
         9,
         count=4,
     ),
+    # demands (the agreement zone)
+    Bad("demand_unknown_party.yaml", ("demands[1].party:", "unknown party 'DPKR'", "did you mean 'DPRK'?"), 12),
+    Bad(
+        "demand_unknown_concession.yaml",
+        ("demands[0].concession:", "unknown concession 'dismantel'", "did you mean 'dismantle'?"),
+        11,
+    ),
+    Bad("demand_unknown_period.yaml", ("demands[0].period:", "unknown period 9", "horizon 6"), 11),
+    Bad("demand_unknown_form.yaml", ("demands[0].form:", "'after', 'in_force'", "found 'before'"), 11),
+    Bad(
+        "demand_contradictory.yaml",
+        ("demands[1]:", "US's demands 'us-first' and 'us-relief-now' contradict each other", "period 2"),
+        12,
+    ),
     Bad(
         "detect_above_one.yaml",
         ("concessions[0].verification.detect:", "expected a probability in [0, 1]", "found 1.5"),

@@ -18,6 +18,7 @@ from . import export as export
 from . import theory as theory
 from . import uncertainty as uncertainty
 from . import web as web
+from . import zone as zone
 from .app import app
 
 __all__ = ["app", "main"]

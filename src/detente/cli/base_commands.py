@@ -270,6 +270,16 @@ def design(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Stop the solver after this many seconds.")
     ] = None,
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="What to optimise: fastest, deepest, fair (Nash bargaining) or robust-slack (docs/zone.md).",
+        ),
+    ] = "fastest",
+    demands: Annotated[
+        bool, typer.Option("--demands", help="Meet every demand in the file's demands: section.")
+    ] = False,
     wide: WideOpt = False,
     robust: Annotated[
         float | None,
@@ -292,7 +302,14 @@ def design(
         _robust_design(scn, robust, robust_samples, seed, horizon, tranche_map, time_limit, json_out)
         return
     with c_output_silenced():  # HiGHS prints debug lines from C
-        result = run_design(scn, horizon, tranche_map, time_limit=time_limit)
+        result = run_design(
+            scn,
+            horizon,
+            tranche_map,
+            time_limit=time_limit,
+            objective=objective,
+            demands=[d.id for d in scn.demands] if demands else None,
+        )
     if out is not None and result.schedule:
         from ..core.scenario import Scenario as _Scenario
         from ..io.yaml import dump

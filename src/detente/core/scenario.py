@@ -47,9 +47,11 @@ from .limits import MAX_CONCESSIONS, MAX_DELAY, MAX_HORIZON, MAX_LAG, MAX_PARTIE
 from .outcome import Kind, Outcome, outcome_problems
 
 __all__ = [
+    "DEMAND_FORMS",
     "LENIENT_CONTEXT",
     "MAX_HORIZON",
     "Concession",
+    "Demand",
     "DesignSpec",
     "FrozenDict",
     "Lenient",
@@ -438,6 +440,34 @@ class Claim(_Model):
     source: Text | None = None
 
 
+# --------------------------------------------------------------------------- demands
+
+#: The forms a party's demand may take (see docs/zone.md).
+DEMAND_FORMS = ("after", "in_force", "no_irreversible_before", "value_at_least", "completes_by")
+
+
+class Demand(_Model):
+    """A party's red line for the agreement zone (docs/zone.md), one of :data:`DEMAND_FORMS`:
+
+    * ``after``: none of ``party``'s steps before ``share`` (default 1) of the other side's
+      ``concession`` is in force and verified;
+    * ``in_force``: at least ``share`` of ``concession`` in force by ``period``;
+    * ``no_irreversible_before``: no irreversible step of ``party`` before ``period``;
+    * ``value_at_least``: ``party``'s value from the deal, relative to no deal, at least ``value``;
+    * ``completes_by``: the deal's last step at or before ``period``.
+    """
+
+    id: Id
+    party: Id
+    form: Literal["after", "in_force", "no_irreversible_before", "value_at_least", "completes_by"]
+    concession: Id | None = None
+    share: Num | None = None
+    period: Int | None = None
+    value: Num | None = None
+    text: Text | None = None
+    source: Text | None = None
+
+
 class Scenario(_Model):
     """A whole scenario: who, what, which agreements, and the parameters behind the numbers."""
 
@@ -454,6 +484,7 @@ class Scenario(_Model):
     design: DesignSpec | None = None
     environment: Environment | None = None
     claims: tuple[Claim, ...] = ()
+    demands: tuple[Demand, ...] = ()
     #: What happened (case library): read only by the backtest (see core/outcome.py).
     outcome: Outcome | None = None
 
@@ -462,6 +493,10 @@ class Scenario(_Model):
         context = info.context if isinstance(info.context, Mapping) else {}
         lenient = context.get(LENIENT_CONTEXT)
         problems = scenario_problems(self, lenient if isinstance(lenient, Lenient) else None)
+        if self.demands:
+            from .demands import demand_problems
+
+            problems += demand_problems(self)
         if problems:
             raise ScenarioError(problems)
         return self

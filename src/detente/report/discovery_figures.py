@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .figures import WIDTH, _finish, _num
+from .vega import WIDTH
+from .vega import finish as _finish
+from .vega import num as _num
 
 __all__ = ["box_spec", "tradeoff_spec"]
 

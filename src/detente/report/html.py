@@ -323,6 +323,39 @@ def design_section(scn: Scenario, options: ReportOptions) -> dict[str, Any]:
     return section
 
 
+#: Frontier points the report's zone figure asks for (the command line's default is 12).
+REPORT_ZONE_POINTS = 8
+
+
+def zone_section(scn: Scenario) -> dict[str, Any]:
+    """The agreement zone under the scenario's demands (docs/zone.md): verdict, conflict,
+    and the frontier figure (of the zone itself, or, when it is empty, of the zone once the
+    fewest demands are dropped)."""
+    from ..design.zone import zone
+    from .zone_figure import frontier_spec, positions
+
+    if not scn.demands:
+        return {"available": False, "reason": "the scenario states no demands (see docs/zone.md)"}
+    z = zone(scn, points=REPORT_ZONE_POINTS)
+    section: dict[str, Any] = {
+        "available": True,
+        "empty": z.empty,
+        "message": z.message,
+        "conflict": [c.text for c in z.conflict],
+        "drop": list(z.drop),
+        "result": z.to_dict(),
+        "figures": {},
+    }
+    shown = z
+    if z.empty and z.drop:
+        shown = zone(scn, [d.id for d in scn.demands if d.id not in z.drop], points=REPORT_ZONE_POINTS)
+        section["opened"] = shown.message
+    if not shown.empty:
+        title = "Agreement zone" if shown is z else f"Agreement zone without {', '.join(z.drop)}"
+        section["figures"]["frontier"] = frontier_spec(shown.to_dict(), positions(scn), title=title)
+    return section
+
+
 def pick_simulation_schedule(scn: Scenario, checks: Sequence[Mapping[str, Any]]) -> str | None:
     """The schedule strategies play: the self-enforcing named schedule with the most steps
     (the largest deal that holds), else the first named schedule."""
@@ -571,6 +604,15 @@ def build_report(
             except Exception as exc:
                 design = {"available": False, "reason": _unavailable(exc)}
 
+    zone_data: dict[str, Any] = {"available": False, "reason": "not requested"}
+    if opts.design:
+        tell(0.4, "the agreement zone")
+        with _timed(timings, "zone"):
+            try:
+                zone_data = zone_section(scn)
+            except Exception as exc:
+                zone_data = {"available": False, "reason": _unavailable(exc)}
+
     sim_schedule = opts.simulate_schedule or pick_simulation_schedule(scn, checks)
     tourney: dict[str, Any] = {"available": False, "reason": "not requested"}
     outcomes: dict[str, Any] = {"available": False, "reason": "not requested"}
@@ -632,6 +674,7 @@ def build_report(
         "scenario": scenario,
         "checks": checks,
         "design": design,
+        "zone": zone_data,
         "simulation_schedule": sim_schedule,
         "tournament": tourney,
         "outcomes": outcomes,
@@ -661,7 +704,9 @@ def _collect_specs(data: Mapping[str, Any]) -> dict[str, Any]:
 
     for c in data["checks"]:
         c["figure_ids"] = {k: add(v, f"check-{k}") for k, v in c["figures"].items()}
-    for name in ("design",):
+    for name in ("design", "zone"):
+        if name not in data:
+            continue
         sec = data[name]
         sec["figure_ids"] = {k: add(v, f"{name}-{k}") for k, v in (sec.get("figures") or {}).items()}
     for name in ("tournament", "outcomes", "claims", "sobol"):
