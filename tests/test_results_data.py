@@ -96,3 +96,33 @@ def test_claims_frame() -> None:
     row = claim.to_frame().iloc[0]
     assert (row["holds_share"], row["ci95_low"], row["ci95_high"], row["n"]) == (0.75, 0.5, 0.9, 8)
     assert "<svg" in claim._repr_html_()
+
+
+def test_zone_frame_is_the_frontier(hanoi: detente.Scenario) -> None:
+    from detente.design.zone import zone
+
+    z = zone(hanoi, ["us-yongbyon-first", "us-one-more-step"], points=4)
+    assert isinstance(z, ResultProtocol)
+    frame = z.to_frame()
+    assert len(frame) == len(z.frontier)
+    assert frame["fair"].sum() == (z.fair in z.frontier)
+    assert "<table" in z._repr_html_()
+
+
+def test_empty_zone_frame_names_the_missing_frontier() -> None:
+    from detente.design.zone import ZoneResult
+
+    empty = ZoneResult(empty=True, demands=("a", "b"), horizon=6, parties=("US", "DPRK"), drop=("b",))
+    with pytest.raises(UsageError, match="no frontier.*drop b"):
+        empty.to_frame()
+
+
+def test_backtest_frame_one_row_per_case() -> None:
+    from detente.sweeps.backtest import backtest
+
+    res = backtest([(n, detente.load(n)) for n in ("leap-day-2012", "libya-2003")])
+    frame = res.to_frame()
+    assert frame["case"].tolist() == ["leap-day-2012", "libya-2003"]
+    assert frame["matched"].tolist() == [c.matched for c in res.cases]
+    assert "match.timing" in frame.columns
+    assert "cases match at the best values" in res._repr_html_()

@@ -82,6 +82,14 @@ def _sweep(result: Any) -> tuple[str, str, Mapping[str, Any] | None]:
     return "Sweep", line, None
 
 
+def _zone(result: Any) -> tuple[str, str, Mapping[str, Any] | None]:
+    return "Agreement zone", result.message, None
+
+
+def _backtest(result: Any) -> tuple[str, str, Mapping[str, Any] | None]:
+    return "Backtest", result.summary_line(), None
+
+
 _VIEWS: dict[str, Callable[[Any], tuple[str, str, Mapping[str, Any] | None]]] = {
     "EnforcementReport": _check,
     "DesignResult": _design,
@@ -89,6 +97,8 @@ _VIEWS: dict[str, Callable[[Any], tuple[str, str, Mapping[str, Any] | None]]] = 
     "TournamentResult": _tournament,
     "ClaimResult": _claim,
     "SweepResult": _sweep,
+    "ZoneResult": _zone,
+    "BacktestResult": _backtest,
 }
 
 

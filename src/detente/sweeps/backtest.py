@@ -42,6 +42,7 @@ from ..analysis.enforcement import TOLERANCE, EnforcementReport, check
 from ..core.errors import UsageError
 from ..core.expr import Expr
 from ..core.outcome import Outcome
+from ..core.results import pandas, report_html
 from ..core.scenario import Scenario
 from ..simulation.simulate import simulate
 from .sampling import ParameterSpace, sample
@@ -202,6 +203,22 @@ class BacktestResult:
         if s["missed"]:
             line += f"; the model gets wrong: {', '.join(s['missed'])}"
         return line + "."
+
+    def to_frame(self) -> Any:
+        """One row per case: ``case``, ``completed`` (the record), ``matched``, ``match.K`` for
+        each count K (completed, party, kind, timing), ``share`` (of the parameter space that
+        predicts the record), ``share_ci_low``, ``share_ci_high``, ``samples``."""
+        rows = []
+        for c in self.cases:
+            row: dict[str, Any] = {"case": c.case, "completed": c.outcome.completed, "matched": c.matched}
+            row.update({f"match.{k}": v for k, v in c.match.items()})
+            low, high = c.share_ci if c.share_ci else (None, None)
+            row.update({"share": c.share, "share_ci_low": low, "share_ci_high": high, "samples": c.samples})
+            rows.append(row)
+        return pandas().DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
