@@ -113,7 +113,7 @@ def test_empty_zone_frame_names_the_missing_frontier() -> None:
     from detente.design.zone import ZoneResult
 
     empty = ZoneResult(empty=True, demands=("a", "b"), horizon=6, parties=("US", "DPRK"), drop=("b",))
-    with pytest.raises(UsageError, match="no frontier.*drop b"):
+    with pytest.raises(UsageError, match=r"no frontier.*drop b"):
         empty.to_frame()
 
 
