@@ -150,3 +150,17 @@ def test_pygambit_finds_the_same_equilibrium(tmp_path: Path) -> None:
             all(profile[infoset.actions[len(infoset.actions) - 1]] == 1 for infoset in game.infosets) for profile in eqa
         )
         assert all_comply is detente.check(scn, name).self_enforcing
+
+
+def test_cli_refuses_a_game_over_the_limit(tmp_path: Path) -> None:
+    """50 parties, each with one step at period 200: 10,050 decisions, over 20,000 nodes."""
+    parties = "\n".join(f"  - {{id: P{i}, discount: 0.9}}" for i in range(50))
+    concessions = "\n".join(f"  - {{id: c{i}, by: P{i}, flow: {{P{i}: -1, P{(i + 1) % 50}: 2}}}}" for i in range(50))
+    schedule = "\n".join(f"  - {{period: 200, concession: c{i}}}" for i in range(50))
+    path = tmp_path / "many.yaml"
+    path.write_text(f"name: many\nparties:\n{parties}\nconcessions:\n{concessions}\nschedule:\n{schedule}\n")
+    result = runner.invoke(app, ["export", "efg", str(path)])
+    assert result.exit_code == 2
+    assert "nodes" in result.output
+    assert "limit of 20,000" in result.output
+    assert "Traceback" not in result.output

@@ -41,8 +41,9 @@ from .kernel import PLANS, run_kernel
 
 __all__ = ["MAX_NODES", "EfgError", "EfgNode", "ParsedGame", "all_comply_is_spe", "deviation_game_efg", "parse_efg"]
 
-#: The largest game written: decision and terminal nodes together.
-MAX_NODES = 100_000
+#: The largest game written (decision and terminal nodes together): larger trees are beyond
+#: what Gambit's interactive tools and solvers handle usefully.
+MAX_NODES = 20_000
 
 #: The check's tolerance (docs/model.md §3).
 TOLERANCE = 1e-9
