@@ -133,23 +133,31 @@ def test_cli_bad_schedule_exits_2() -> None:
     assert "Traceback" not in result.output
 
 
-def test_pygambit_finds_the_same_equilibrium(tmp_path: Path) -> None:
-    """With the optional ``gambit`` extra: Gambit reads the file, and "sign, always comply" is
-    among its pure equilibria exactly when the check says self-enforcing. Every decision node
-    lies on the all-comply path (a deviation ends the game), so for this profile Nash and
-    subgame-perfect coincide."""
+@pytest.mark.parametrize("source", ["hanoi-2019", str(FIXTURES / "check" / "hostage_schedules.yaml")])
+def test_pygambit_agrees_with_the_check(source: str) -> None:
+    """With the optional ``gambit`` extra: Gambit reads every file; the profile "sign, always
+    comply" has zero regret at every information set (it is subgame perfect: every decision node
+    lies on its path, a deviation ending the game) exactly when the check says self-enforcing;
+    and on small games Gambit's enumeration of pure agent-form equilibria finds it exactly then."""
     gbt = pytest.importorskip("pygambit")
-    scn = detente.load("hanoi-2019")
+    import io
+
+    scn = detente.load(source)
     for name in scn.schedule_names:
-        path = tmp_path / f"{name}.efg"
-        path.write_text(deviation_game_efg(scn, name))
-        game = gbt.read_efg(str(path))
-        assert len(game.players) == 2
-        eqa = gbt.nash.enumpure_solve(game).equilibria
-        all_comply = any(
-            all(profile[infoset.actions[len(infoset.actions) - 1]] == 1 for infoset in game.infosets) for profile in eqa
-        )
-        assert all_comply is detente.check(scn, name).self_enforcing
+        game = gbt.read_efg(io.StringIO(deviation_game_efg(scn, name)))
+        assert [p.label for p in game.players] == list(scn.party_ids)
+        profile = game.mixed_behavior_profile(rational=False)
+        for infoset in game.infosets:
+            actions = list(infoset.actions)
+            for action in actions:
+                profile[action] = 0.0
+            profile[actions[-1]] = 1.0
+        verdict = detente.check(scn, name).self_enforcing
+        assert (profile.max_regret() <= 1e-9) is verdict, name
+        if len(game.infosets) <= 12:
+            eqa = gbt.nash.enumpure_agent_solve(game).equilibria
+            found = any(all(e[list(i.actions)[-1]] == 1 for i in game.infosets) for e in eqa)
+            assert found is verdict, name
 
 
 def test_cli_refuses_a_game_over_the_limit(tmp_path: Path) -> None:
