@@ -43,6 +43,8 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 FAITHFUL, RECIPROCAL, GRIM, VERIFY_FIRST, DENUC_FIRST, GRIT, HEDGER, OPPORTUNIST = range(8)
+#: Steps, concessions and parties are sets held in the bits of one 64-bit integer per episode.
+MAX_ITEMS = 62
 _CODES: dict[type[Strategy], int] = {
     Faithful: FAITHFUL,
     Reciprocal: RECIPROCAL,
@@ -64,6 +66,7 @@ class Plan:
     forgive: BoolArray  # [P] reciprocal(forgiveness=True)
     k: IntArray  # [P] grit's k
     order: IntArray  # [P, S] verify-first: the others' steps by period (padded)
+    n_order: IntArray  # [P] verify-first: how many of the others' steps
     wait: IntArray  # [P, S] verify-first: own step s waits for the first wait[p, s] of them
     tau: IntArray  # [P] opportunist: the deviation period (-1: no plan)
     reverse: BoolArray  # [P] opportunist: halt and reverse at tau
@@ -80,11 +83,14 @@ def plan(setup: SimSetup, strategies: Sequence[Strategy], horizon: int) -> Plan 
         return None
     if any(type(s) not in _CODES for s in strategies):
         return None
+    if setup.n_steps > MAX_ITEMS or setup.comp.n_concessions > MAX_ITEMS or setup.comp.n_parties > MAX_ITEMS:
+        return None
     P, S = setup.comp.n_parties, setup.n_steps
     code = np.array([_CODES[type(s)] for s in strategies], dtype=np.int64)
     forgive = np.array([bool(s.params.get("forgiveness", False)) for s in strategies])
     k = np.array([int(s.params.get("k", 0)) for s in strategies], dtype=np.int64)
     order = np.zeros((P, max(S, 1)), dtype=np.int64)
+    n_order = np.zeros(P, dtype=np.int64)
     wait = np.zeros((P, max(S, 1)), dtype=np.int64)
     tau = np.full(P, -1, dtype=np.int64)
     reverse = np.zeros(P, bool)
@@ -93,115 +99,27 @@ def plan(setup: SimSetup, strategies: Sequence[Strategy], horizon: int) -> Plan 
         if isinstance(s, VerifyFirst):
             others = s._others
             order[i, : others.size] = others
+            n_order[i] = others.size
             wait[i, :S] = s._wait if others.size else 0
         elif isinstance(s, Opportunist) and s._plan is not None:
             t0, how, r = s._plan
             tau[i], reverse[i], rho[i] = int(t0), how == "halt_and_reverse", int(r)
     stationary = np.array([all(s.stationary_from(t) for s in strategies) for t in range(horizon + 1)])
-    return Plan(code, forgive, k, order, wait, tau, reverse, rho, stationary)
+    return Plan(code, forgive, k, order, n_order, wait, tau, reverse, rho, stationary)
 
 
 def _shocks(setup: SimSetup) -> list[tuple[int | None, float]]:
     return list(zip(setup.shock_at, setup.shock_probability, strict=True))
 
 
-@njit(cache=True, inline="always")  # type: ignore[misc]
-def _decide(
-    i: int,
-    t: int,
-    e: int,
-    code: int,
-    pl_forgive: bool,
-    pl_k: int,
-    order: IntArray,
-    wait: IntArray,
-    pl_tau: int,
-    pl_reverse: bool,
-    pl_rho: int,
-    due: BoolArray,
-    s_giver: IntArray,
-    s_rev: BoolArray,
-    giver: IntArray,
-    fragile: BoolArray,
-    reversible: BoolArray,
-    x: FloatArray,
-    undone: BoolArray,
-    seen_perf: BoolArray,
-    breach_now: BoolArray,
-    breach_ever: BoolArray,
-    perform: BoolArray,
-    undo: BoolArray,
-) -> None:
-    """Party i's decisions in episode e, already masked as the engine masks them (own due
-    steps, own concessions)."""
-    S = due.shape[1]
-    K = undone.shape[1]
-    P = breach_now.shape[1]
-    ever = False
-    now = False
-    for p in range(P):
-        if p != i:
-            ever = ever or breach_ever[e, p]
-            now = now or breach_now[e, p]
-    go = True  # perform own due steps
-    only_rev = False  # only steps of reversible concessions
-    punish = False  # undo own concessions (fragile ones, or reversible ones for grim)
-    all_rev = False
-    if code == RECIPROCAL:
-        angry = now if pl_forgive else ever
-        go = not angry
-        punish = angry
-    elif code == GRIM:
-        go = not ever
-        punish = ever
-        all_rev = True
-    elif code == VERIFY_FIRST:
-        punish = ever
-    elif code == DENUC_FIRST:
-        all_seen = True
-        for s in range(S):
-            if s_giver[s] != i and not seen_perf[e, s]:
-                all_seen = False
-                break
-        go = all_seen and not ever
-        punish = ever
-    elif code == GRIT:
-        if t < pl_k:
-            only_rev = True
-        else:
-            go = not ever
-            punish = ever
-    elif code == HEDGER:
-        only_rev = True
-        go = not ever
-        punish = ever
-    elif code == OPPORTUNIST:
-        if pl_tau < 0 or t < pl_tau:
-            go = not ever
-            punish = ever
-        else:
-            go = False
-            punish = (t == pl_tau and pl_reverse) or t == pl_rho
-    if go:
-        lead = S
-        if code == VERIFY_FIRST:
-            # how many of the others' steps, in order, have been seen done
-            n_others = 0
-            for s in range(S):
-                if s_giver[s] != i:
-                    n_others += 1
-            lead = n_others
-            for j in range(n_others):
-                if not seen_perf[e, order[j]]:
-                    lead = j
-                    break
-        for s in range(S):
-            if s_giver[s] == i and due[e, s] and (not only_rev or s_rev[s]) and wait[s] <= lead:
-                perform[e, s] = True
-    if punish:
-        for k in range(K):
-            if giver[k] == i and (reversible[k] if all_rev else fragile[k]) and x[e, k] > 0 and not undone[e, k]:
-                undo[e, k] = True
+@njit(cache=True)  # type: ignore[misc]
+def _bits(mask: BoolArray) -> int:
+    """A boolean mask over at most 62 items as the bits of one integer."""
+    out = 0
+    for j in range(mask.size):
+        if mask[j]:
+            out |= 1 << j
+    return out
 
 
 @njit(cache=True)  # type: ignore[misc]
@@ -212,6 +130,7 @@ def _run(
     forgive: BoolArray,
     kk: IntArray,
     order: IntArray,
+    n_order: IntArray,
     wait: IntArray,
     tau: IntArray,
     reverse: BoolArray,
@@ -240,120 +159,195 @@ def _run(
     delta: FloatArray,
     can_skip: bool,
     quiet_from: int,
-    performed: BoolArray,
     perf_time: IntArray,
-    seen_perf: BoolArray,
-    skip_seen: BoolArray,
     x: FloatArray,
     undone: BoolArray,
     undo_time: IntArray,
     undo_eff: IntArray,
-    undo_seen: BoolArray,
     value: FloatArray,
     first_t: IntArray,
     first_p: IntArray,
     done_t: IntArray,
     disc: FloatArray,
 ) -> int:
-    """The period loop; returns the period after which the rest was found constant (-1: none);
-    the caller adds that rest and the tail after the horizon."""
-    n, S = performed.shape
+    """The period loop, with each episode's sets of steps and concessions held as the bits of
+    one integer; returns the period after which the rest was found constant (-1: none). The
+    caller adds that rest and the tail after the horizon."""
+    n, S = perf_time.shape
     K = x.shape[1]
     P = value.shape[1]
-    due = np.zeros((n, S), np.bool_)
-    perform = np.zeros((n, S), np.bool_)
-    undo = np.zeros((n, K), np.bool_)
-    cand_s = np.zeros((n, S), np.bool_)
-    cand_k = np.zeros((n, K), np.bool_)
-    breach_now = np.zeros((n, P), np.bool_)
-    breach_ever = np.zeros((n, P), np.bool_)
+    # per-episode sets
+    PERF = np.zeros(n, np.int64)  # performed
+    SEEN = np.zeros(n, np.int64)  # seen performed
+    SKIP = np.zeros(n, np.int64)  # lateness seen
+    LATE = np.zeros(n, np.int64)  # not performed in its period
+    UNDONE = np.zeros(n, np.int64)
+    USEEN = np.zeros(n, np.int64)
+    BNOW = np.zeros(n, np.int64)  # parties reported breaching now
+    BEVER = np.zeros(n, np.int64)
+    PM = np.zeros(n, np.int64)  # performed this period
+    UM = np.zeros(n, np.int64)  # undone this period
+    CS = np.zeros(n, np.int64)  # observation candidates
+    # constant sets
+    own_s = np.zeros(P, np.int64)
+    own_k = np.zeros(P, np.int64)
+    for s in range(S):
+        own_s[s_giver[s]] |= 1 << s
+    for k in range(K):
+        own_k[giver[k]] |= 1 << k
+    all_s = (1 << S) - 1
+    rev_s = _bits(s_rev)
+    rev_k = _bits(reversible)
+    frag_k = _bits(fragile)
+    noisy_s = 0
+    for j in range(noisy_steps.size):
+        noisy_s |= 1 << noisy_steps[j]
+    noisy_k = 0
+    for j in range(noisy_conc.size):
+        noisy_k |= 1 << noisy_conc[j]
     u = np.zeros((n, P))
     perform_f = np.zeros((n, S))
     undo_x = np.zeros((n, K))
-    step_noisy = s_detect < 1.0
-    conc_noisy = c_detect < 1.0
-    any_fa = fa_cols.size > 0
     alarms = np.zeros((n, 0))
-    has_step_at = np.zeros(horizon + 1, np.bool_)
-    for s in range(S):
-        if s_period[s] <= horizon:
-            has_step_at[s_period[s]] = True
     for t in range(horizon):
+        sched = 0  # scheduled at or before t
+        at_t = 0  # scheduled at t
+        overdue = 0  # lateness can be seen by the end of t
+        for s in range(S):
+            if s_period[s] <= t:
+                sched |= 1 << s
+            if s_period[s] == t:
+                at_t |= 1 << s
+            if s_period[s] + s_lag[s] <= t:
+                overdue |= 1 << s
         any_p = False
         any_u = False
         for e in range(n):
-            for k in range(K):
-                if undone[e, k] and undo_eff[e, k] <= t:
-                    x[e, k] = 0.0
-            for s in range(S):
-                due[e, s] = s_period[s] <= t and not performed[e, s]
-                perform[e, s] = False
-            for k in range(K):
-                undo[e, k] = False
+            und_e = UNDONE[e]
+            if und_e:
+                for k in range(K):
+                    if (und_e >> k) & 1 and undo_eff[e, k] <= t:
+                        x[e, k] = 0.0
+            due = sched & ~PERF[e]
+            perf = 0
+            und = 0
             for i in range(P):
-                _decide(
-                    i, t, e, code[i], forgive[i], kk[i], order[i], wait[i], tau[i], reverse[i], rho[i],
-                    due, s_giver, s_rev, giver, fragile, reversible, x, undone, seen_perf, breach_now,
-                    breach_ever, perform, undo,
-                )  # fmt: skip
-            for k in range(K):
-                if undo[e, k]:
-                    if reversible[k] and not undone[e, k] and x[e, k] > 0:
-                        any_u = True
+                me = 1 << i
+                ever = (BEVER[e] & ~me) != 0
+                now = (BNOW[e] & ~me) != 0
+                c = code[i]
+                go = True
+                only_rev = False
+                punish = False
+                all_rev = False
+                if c == RECIPROCAL:
+                    angry = now if forgive[i] else ever
+                    go = not angry
+                    punish = angry
+                elif c == GRIM:
+                    go = not ever
+                    punish = ever
+                    all_rev = True
+                elif c == VERIFY_FIRST:
+                    punish = ever
+                elif c == DENUC_FIRST:
+                    go = ((all_s & ~own_s[i]) & ~SEEN[e]) == 0 and not ever
+                    punish = ever
+                elif c == GRIT:
+                    if t < kk[i]:
+                        only_rev = True
                     else:
-                        undo[e, k] = False
-            for s in range(S):
-                if perform[e, s]:
-                    any_p = True
-                    performed[e, s] = True
-                    perf_time[e, s] = t
+                        go = not ever
+                        punish = ever
+                elif c == HEDGER:
+                    only_rev = True
+                    go = not ever
+                    punish = ever
+                elif c == OPPORTUNIST:
+                    if tau[i] < 0 or t < tau[i]:
+                        go = not ever
+                        punish = ever
+                    else:
+                        go = False
+                        punish = (t == tau[i] and reverse[i]) or t == rho[i]
+                if go:
+                    mine = due & own_s[i]
+                    if only_rev:
+                        mine &= rev_s
+                    if mine and c == VERIFY_FIRST:
+                        lead = n_order[i]
+                        for j in range(n_order[i]):
+                            if not (SEEN[e] >> order[i, j]) & 1:
+                                lead = j
+                                break
+                        for s in range(S):
+                            if (mine >> s) & 1 and wait[i, s] > lead:
+                                mine &= ~(1 << s)
+                    perf |= mine
+                if punish:
+                    can = own_k[i] & (rev_k if all_rev else frag_k) & ~und_e
+                    if can:
+                        for k in range(K):
+                            if (can >> k) & 1 and x[e, k] > 0:
+                                und |= 1 << k
+            und &= rev_k  # what the engine lets be undone (fragile concessions need not be reversible)
+            PM[e] = perf
+            UM[e] = und
+            if perf:
+                any_p = True
+                PERF[e] |= perf
+                for s in range(S):
+                    if (perf >> s) & 1:
+                        perf_time[e, s] = t
+                        perform_f[e, s] = 1.0
+            if und:
+                any_u = True
         u[:] = 0.0
         if any_p:
-            for e in range(n):
-                for s in range(S):
-                    perform_f[e, s] = 1.0 if perform[e, s] else 0.0
             amounts = np.dot(perform_f, step_to_conc)
             for e in range(n):
-                for k in range(K):
-                    x[e, k] = min(x[e, k] + amounts[e, k], 1.0)
-            u += np.dot(amounts, once)
-            for e in range(n):
-                if done_t[e] < 0:
-                    full = True
+                if PM[e]:
+                    for k in range(K):
+                        x[e, k] = min(x[e, k] + amounts[e, k], 1.0)
                     for s in range(S):
-                        if not performed[e, s]:
-                            full = False
-                            break
-                    if full:
+                        perform_f[e, s] = 0.0
+                    if done_t[e] < 0 and PERF[e] == all_s:
                         done_t[e] = t
+            u += np.dot(amounts, once)
         if any_u:
             for e in range(n):
-                for k in range(K):
-                    if undo[e, k]:
-                        undone[e, k] = True
-                        undo_time[e, k] = t
-                        undo_eff[e, k] = t + delay[k]
-                    undo_x[e, k] = (1.0 if undo[e, k] else 0.0) * x[e, k] * cost[k]
+                und = UM[e]
+                if und:
+                    UNDONE[e] |= und
+                    for k in range(K):
+                        if (und >> k) & 1:
+                            undo_time[e, k] = t
+                            undo_eff[e, k] = t + delay[k]
+                            undo_x[e, k] = 1.0 * x[e, k] * cost[k]
             u -= np.dot(undo_x, conc_giver_1h)
             for e in range(n):
-                for k in range(K):
-                    if undo[e, k] and delay[k] == 0:
-                        x[e, k] = 0.0
-        if has_step_at[t] or any_u:
-            for e in range(n):
-                if first_t[e] >= 0:
-                    continue
-                who = -1
-                for s in range(S):
-                    if s_period[s] == t and not performed[e, s] and (who < 0 or s_giver[s] < who):
-                        who = s_giver[s]
-                if any_u:
+                und = UM[e]
+                if und:
                     for k in range(K):
-                        if undo[e, k] and (who < 0 or giver[k] < who):
-                            who = giver[k]
-                if who >= 0:
-                    first_t[e] = t
-                    first_p[e] = who
+                        if (und >> k) & 1:
+                            undo_x[e, k] = 0.0
+                            if delay[k] == 0:
+                                x[e, k] = 0.0
+        if at_t or any_u:
+            for e in range(n):
+                late = at_t & ~PERF[e]
+                LATE[e] |= late
+                if first_t[e] >= 0 or (late == 0 and UM[e] == 0):
+                    continue
+                who = P
+                for s in range(S):
+                    if (late >> s) & 1 and s_giver[s] < who:
+                        who = s_giver[s]
+                for k in range(K):
+                    if (UM[e] >> k) & 1 and giver[k] < who:
+                        who = giver[k]
+                first_t[e] = t
+                first_p[e] = who
         u += np.dot(x, flow)
         for e in range(n):
             for p in range(P):
@@ -361,101 +355,104 @@ def _run(
         for p in range(P):
             disc[p] = disc[p] * delta[p]
 
-        # observations at the end of t
+        # observations at the end of t: performed steps
         any_noisy = False
         for e in range(n):
-            for s in range(S):
-                c = performed[e, s] and not seen_perf[e, s] and perf_time[e, s] + s_lag[s] <= t
-                cand_s[e, s] = c
-                any_noisy = any_noisy or (c and step_noisy[s])
+            c = PERF[e] & ~SEEN[e]
+            if c:
+                for s in range(S):
+                    if (c >> s) & 1 and perf_time[e, s] + s_lag[s] > t:
+                        c &= ~(1 << s)
+                any_noisy = any_noisy or (c & noisy_s) != 0
+            CS[e] = c
         if any_noisy:
-            _apply(cand_s, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
+            _apply(CS, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
         for e in range(n):
-            for s in range(S):
-                if cand_s[e, s]:
-                    seen_perf[e, s] = True
-        any_overdue = False
-        for s in range(S):
-            any_overdue = any_overdue or s_period[s] + s_lag[s] <= t
-        if any_overdue:
+            SEEN[e] |= CS[e]
+        # lateness
+        if overdue:
             any_noisy = False
             for e in range(n):
-                for s in range(S):
-                    c = s_period[s] + s_lag[s] <= t and not skip_seen[e, s] and perf_time[e, s] > s_period[s]
-                    cand_s[e, s] = c
-                    any_noisy = any_noisy or (c and step_noisy[s])
+                c = overdue & ~SKIP[e] & LATE[e]
+                CS[e] = c
+                any_noisy = any_noisy or (c & noisy_s) != 0
             if any_noisy:
-                _apply(cand_s, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
+                _apply(CS, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
             for e in range(n):
-                for s in range(S):
-                    if cand_s[e, s]:
-                        skip_seen[e, s] = True
+                SKIP[e] |= CS[e]
+        # undoings
         any_undone = False
         for e in range(n):
-            for k in range(K):
-                if undone[e, k]:
-                    any_undone = True
-                    break
-            if any_undone:
+            if UNDONE[e]:
+                any_undone = True
                 break
         if any_undone:
             any_noisy = False
             for e in range(n):
-                for k in range(K):
-                    c = undone[e, k] and not undo_seen[e, k] and undo_time[e, k] + undo_lag[k] <= t
-                    cand_k[e, k] = c
-                    any_noisy = any_noisy or (c and conc_noisy[k])
+                c = UNDONE[e] & ~USEEN[e]
+                if c:
+                    for k in range(K):
+                        if (c >> k) & 1 and undo_time[e, k] + undo_lag[k] > t:
+                            c &= ~(1 << k)
+                    any_noisy = any_noisy or (c & noisy_k) != 0
+                CS[e] = c
             if any_noisy:
-                _apply(cand_k, noisy_conc, rng.random((n, noisy_conc.size)), c_detect)
+                _apply(CS, noisy_conc, rng.random((n, noisy_conc.size)), c_detect)
             for e in range(n):
-                for k in range(K):
-                    if cand_k[e, k]:
-                        undo_seen[e, k] = True
-        if any_fa:
+                USEEN[e] |= CS[e]
+        if fa_cols.size:
             alarms = rng.random((n, fa_cols.size))
         for e in range(n):
-            for p in range(P):
-                breach_now[e, p] = False
-            for s in range(S):
-                if skip_seen[e, s] and not seen_perf[e, s]:
-                    breach_now[e, s_giver[s]] = True
-            for k in range(K):
-                if undo_seen[e, k]:
-                    breach_now[e, giver[k]] = True
-            if any_fa:
-                for j in range(fa_cols.size):
-                    if alarms[e, j] < fa_rate[fa_cols[j]]:
-                        breach_now[e, giver[fa_cols[j]]] = True
-            for p in range(P):
-                if breach_now[e, p]:
-                    breach_ever[e, p] = True
+            b = 0
+            open_s = SKIP[e] & ~SEEN[e]
+            if open_s or USEEN[e]:
+                for p in range(P):
+                    if (open_s & own_s[p]) or (USEEN[e] & own_k[p]):
+                        b |= 1 << p
+            for j in range(fa_cols.size):
+                if alarms[e, j] < fa_rate[fa_cols[j]]:
+                    b |= 1 << giver[fa_cols[j]]
+            BNOW[e] = b
+            BEVER[e] |= b
         if can_skip and t >= quiet_from and t + 1 < horizon and stationary[t + 1] and not any_p and not any_u:
             quiet = True
             for e in range(n):
-                for k in range(K):
-                    if undone[e, k] and (undo_eff[e, k] > t or not undo_seen[e, k]):
-                        quiet = False
-                for s in range(S):
-                    if performed[e, s] and not seen_perf[e, s]:
-                        quiet = False
-                    if perf_time[e, s] > s_period[s] and not skip_seen[e, s]:
-                        quiet = False
-                if not quiet:
+                if (PERF[e] & ~SEEN[e]) or (LATE[e] & ~SKIP[e]) or (UNDONE[e] & ~USEEN[e]):
+                    quiet = False
                     break
+                if UNDONE[e]:
+                    for k in range(K):
+                        if (UNDONE[e] >> k) & 1 and undo_eff[e, k] > t:
+                            quiet = False
+                    if not quiet:
+                        break
             if quiet:
+                _unpack(UNDONE, undone)
                 return t
+    _unpack(UNDONE, undone)
     return -1
 
 
 @njit(cache=True)  # type: ignore[misc]
-def _apply(cand: BoolArray, cols: IntArray, draws: FloatArray, detect: FloatArray) -> None:
-    """Missed detections: candidate (e, cols[j]) stays only when ``draws[e, j] < detect``."""
+def _unpack(bits: IntArray, out: BoolArray) -> None:
+    n, m = out.shape
+    for e in range(n):
+        for j in range(m):
+            out[e, j] = (bits[e] >> j) & 1 == 1
+
+
+@njit(cache=True)  # type: ignore[misc]
+def _apply(cand: IntArray, cols: IntArray, draws: FloatArray, detect: FloatArray) -> None:
+    """Missed detections: candidate ``cols[j]`` of episode e stays only when ``draws[e, j] < detect``."""
     n = cand.shape[0]
     for e in range(n):
-        for j in range(cols.size):
-            c = cols[j]
-            if cand[e, c] and not draws[e, j] < detect[c]:
-                cand[e, c] = False
+        c = cand[e]
+        if c:
+            for j in range(cols.size):
+                col = cols[j]
+                if (c >> col) & 1 and not draws[e, j] < detect[col]:
+                    c &= ~(1 << col)
+            cand[e] = c
 
 
 def run_fused(
@@ -474,15 +471,11 @@ def run_fused(
     fa_rate = np.ascontiguousarray(setup.false_alarm, dtype=np.float64)
     v0 = setup.variants[0]
     st: dict[str, np.ndarray] = {
-        "performed": np.zeros((n, S), bool),
         "perf_time": np.full((n, S), NEVER, dtype=np.int64),
-        "seen_perf": np.zeros((n, S), bool),
-        "skip_seen": np.zeros((n, S), bool),
         "x": np.zeros((n, K)),
         "undone": np.zeros((n, K), bool),
         "undo_time": np.full((n, K), NEVER, dtype=np.int64),
         "undo_eff": np.full((n, K), NEVER, dtype=np.int64),
-        "undo_seen": np.zeros((n, K), bool),
         "value": np.zeros((n, P)),
         "first_t": np.full(n, -1, dtype=np.int64),
         "first_p": np.full(n, -1, dtype=np.int64),
@@ -498,6 +491,7 @@ def run_fused(
         pl.forgive,
         pl.k,
         pl.order,
+        pl.n_order,
         pl.wait,
         pl.tau,
         pl.reverse,
