@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies_check import scenario_data
 
 import detente
 from detente.core.scenario import Scenario
@@ -21,6 +20,7 @@ from detente.simulation.setup import build_setup
 from detente.simulation.simulate import simulate
 from detente.simulation.strategies.base import REGISTRY, Strategy, View, make_strategy
 from detente.simulation.strategies.library import Reciprocal
+from strategies_check import scenario_data
 
 HANOI = detente.load("hanoi-2019")
 HOSTAGE = detente.load("worked-hostage")
@@ -131,7 +131,8 @@ def test_simulate_compiled_equals_simulate() -> None:
     a = simulate(noisy, {"US": "grim", "DPRK": "verify-first"}, 2000, **kw)
     b = simulate(noisy, {"US": "grim", "DPRK": "verify-first"}, 2000, compiled=True, **kw)
     assert np.array_equal(a.value, b.value)
-    assert a.no_deal_value is not None and b.no_deal_value is not None
+    assert a.no_deal_value is not None
+    assert b.no_deal_value is not None
     assert np.array_equal(a.no_deal_value, b.no_deal_value)
     assert np.array_equal(a.first_breach_period, b.first_breach_period)
 

@@ -112,7 +112,7 @@ def _shocks(setup: SimSetup) -> list[tuple[int | None, float]]:
     return list(zip(setup.shock_at, setup.shock_probability, strict=True))
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _bits(mask: BoolArray) -> int:
     """A boolean mask over at most 62 items as the bits of one integer."""
     out = 0
@@ -122,7 +122,7 @@ def _bits(mask: BoolArray) -> int:
     return out
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _run(
     horizon: int,
     rng: np.random.Generator,
@@ -433,7 +433,7 @@ def _run(
     return -1
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _unpack(bits: IntArray, out: BoolArray) -> None:
     n, m = out.shape
     for e in range(n):
@@ -441,7 +441,7 @@ def _unpack(bits: IntArray, out: BoolArray) -> None:
             out[e, j] = (bits[e] >> j) & 1 == 1
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _apply(cand: IntArray, cols: IntArray, draws: FloatArray, detect: FloatArray) -> None:
     """Missed detections: candidate ``cols[j]`` of episode e stays only when ``draws[e, j] < detect``."""
     n = cand.shape[0]

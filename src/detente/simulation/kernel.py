@@ -35,7 +35,7 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _begin(
     t: int,
     undone: BoolArray,
@@ -59,7 +59,7 @@ def _begin(
             due[e, s] = s_period[s] <= t and not performed[e, s] and not c
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _merge(
     perform: BoolArray,
     undo: BoolArray,
@@ -81,7 +81,7 @@ def _merge(
                 undo[e, k] = True
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _allow(
     t: int,
     perform: BoolArray,
@@ -113,7 +113,7 @@ def _allow(
     return any_p, any_u
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _complete(t: int, performed: BoolArray, done_t: IntArray) -> None:
     n, S = performed.shape
     for e in range(n):
@@ -127,7 +127,7 @@ def _complete(t: int, performed: BoolArray, done_t: IntArray) -> None:
                 done_t[e] = t
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _first_breach(
     t: int,
     performed: BoolArray,
@@ -150,9 +150,8 @@ def _first_breach(
         who = -1
         if not crisis[e]:
             for s in range(S):
-                if s_period[s] == t and not performed[e, s]:
-                    if who < 0 or s_giver[s] < who:
-                        who = s_giver[s]
+                if s_period[s] == t and not performed[e, s] and (who < 0 or s_giver[s] < who):
+                    who = s_giver[s]
         if any_undo:
             for k in range(K):
                 if undo[e, k] and (who < 0 or giver[k] < who):
@@ -162,7 +161,7 @@ def _first_breach(
             first_p[e] = who
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _seen_candidates(
     t: int,
     performed: BoolArray,
@@ -185,7 +184,7 @@ def _seen_candidates(
     return any_noisy
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _skip_candidates(
     overdue: BoolArray,
     skip_seen: BoolArray,
@@ -206,7 +205,7 @@ def _skip_candidates(
     return any_noisy
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _undo_candidates(
     t: int,
     undone: BoolArray,
@@ -227,7 +226,7 @@ def _undo_candidates(
     return any_noisy
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _detect(cand: BoolArray, cols: IntArray, draws: FloatArray, detect: FloatArray, seen: BoolArray) -> None:
     """Apply missed detections to the candidates (``draws[:, j]`` for column ``cols[j]``, as the
     reference does) and add what is seen to ``seen``."""
@@ -242,7 +241,7 @@ def _detect(cand: BoolArray, cols: IntArray, draws: FloatArray, detect: FloatArr
                 seen[e, s] = True
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _add(cand: BoolArray, seen: BoolArray) -> None:
     n, m = cand.shape
     for e in range(n):
@@ -251,7 +250,7 @@ def _add(cand: BoolArray, seen: BoolArray) -> None:
                 seen[e, s] = True
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _reports(
     skip_seen: BoolArray,
     seen_perf: BoolArray,
@@ -289,7 +288,7 @@ def _reports(
                 breach_ever[e, p] = True
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _quiet(
     t: int,
     undone: BoolArray,
