@@ -187,7 +187,12 @@ def _run(
     BEVER = np.zeros(n, np.int64)
     PM = np.zeros(n, np.int64)  # performed this period
     UM = np.zeros(n, np.int64)  # undone this period
-    CS = np.zeros(n, np.int64)  # observation candidates
+    CA = np.zeros(n, np.int64)  # candidates to be seen performed
+    CB = np.zeros(n, np.int64)  # candidates to be seen late
+    CC = np.zeros(n, np.int64)  # candidates to be seen undone
+    gain = np.zeros((n, P))
+    loss = np.zeros((n, P))
+    amounts = np.zeros((n, K))
     # constant sets
     own_s = np.zeros(P, np.int64)
     own_k = np.zeros(P, np.int64)
@@ -205,7 +210,6 @@ def _run(
     noisy_k = 0
     for j in range(noisy_conc.size):
         noisy_k |= 1 << noisy_conc[j]
-    u = np.zeros((n, P))
     perform_f = np.zeros((n, S))
     undo_x = np.zeros((n, K))
     alarms = np.zeros((n, 0))
@@ -222,6 +226,12 @@ def _run(
                 overdue |= 1 << s
         any_p = False
         any_u = False
+        any_undone = False
+        noisy_a = False  # a performed step at a noisy column is a candidate to be seen
+        noisy_b = False  # a late step at a noisy column is a candidate to be seen late
+        noisy_c = False  # an undoing of a noisy concession is a candidate to be seen
+        # pass 1, per episode: decisions and everything that depends only on them (the
+        # observation candidates among it, since no random number is drawn before them)
         for e in range(n):
             und_e = UNDONE[e]
             if und_e:
@@ -302,107 +312,96 @@ def _run(
                         perform_f[e, s] = 1.0
             if und:
                 any_u = True
-        u[:] = 0.0
-        if any_p:
-            amounts = np.dot(perform_f, step_to_conc)
-            for e in range(n):
-                if PM[e]:
-                    for k in range(K):
-                        x[e, k] = min(x[e, k] + amounts[e, k], 1.0)
-                    for s in range(S):
-                        perform_f[e, s] = 0.0
-                    if done_t[e] < 0 and PERF[e] == all_s:
-                        done_t[e] = t
-            u += np.dot(amounts, once)
-        if any_u:
-            for e in range(n):
-                und = UM[e]
-                if und:
-                    UNDONE[e] |= und
-                    for k in range(K):
-                        if (und >> k) & 1:
-                            undo_time[e, k] = t
-                            undo_eff[e, k] = t + delay[k]
-                            undo_x[e, k] = 1.0 * x[e, k] * cost[k]
-            u -= np.dot(undo_x, conc_giver_1h)
-            for e in range(n):
-                und = UM[e]
-                if und:
-                    for k in range(K):
-                        if (und >> k) & 1:
-                            undo_x[e, k] = 0.0
-                            if delay[k] == 0:
-                                x[e, k] = 0.0
-        if at_t or any_u:
-            for e in range(n):
-                late = at_t & ~PERF[e]
-                LATE[e] |= late
-                if first_t[e] >= 0 or (late == 0 and UM[e] == 0):
-                    continue
+                UNDONE[e] |= und
+                for k in range(K):
+                    if (und >> k) & 1:
+                        undo_time[e, k] = t
+                        undo_eff[e, k] = t + delay[k]
+            late = at_t & ~PERF[e]
+            LATE[e] |= late
+            if first_t[e] < 0 and (late or und):
                 who = P
                 for s in range(S):
                     if (late >> s) & 1 and s_giver[s] < who:
                         who = s_giver[s]
                 for k in range(K):
-                    if (UM[e] >> k) & 1 and giver[k] < who:
+                    if (und >> k) & 1 and giver[k] < who:
                         who = giver[k]
                 first_t[e] = t
                 first_p[e] = who
-        u += np.dot(x, flow)
-        for e in range(n):
-            for p in range(P):
-                value[e, p] += u[e, p] * disc[p]
-        for p in range(P):
-            disc[p] = disc[p] * delta[p]
-
-        # observations at the end of t: performed steps
-        any_noisy = False
-        for e in range(n):
             c = PERF[e] & ~SEEN[e]
             if c:
                 for s in range(S):
                     if (c >> s) & 1 and perf_time[e, s] + s_lag[s] > t:
                         c &= ~(1 << s)
-                any_noisy = any_noisy or (c & noisy_s) != 0
-            CS[e] = c
-        if any_noisy:
-            _apply(CS, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
-        for e in range(n):
-            SEEN[e] |= CS[e]
-        # lateness
-        if overdue:
-            any_noisy = False
-            for e in range(n):
-                c = overdue & ~SKIP[e] & LATE[e]
-                CS[e] = c
-                any_noisy = any_noisy or (c & noisy_s) != 0
-            if any_noisy:
-                _apply(CS, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
-            for e in range(n):
-                SKIP[e] |= CS[e]
-        # undoings
-        any_undone = False
-        for e in range(n):
+                noisy_a = noisy_a or (c & noisy_s) != 0
+            CA[e] = c
+            c = overdue & ~SKIP[e] & LATE[e]
+            noisy_b = noisy_b or (c & noisy_s) != 0
+            CB[e] = c
+            c = UNDONE[e] & ~USEEN[e]
             if UNDONE[e]:
                 any_undone = True
-                break
-        if any_undone:
-            any_noisy = False
-            for e in range(n):
-                c = UNDONE[e] & ~USEEN[e]
                 if c:
                     for k in range(K):
                         if (c >> k) & 1 and undo_time[e, k] + undo_lag[k] > t:
                             c &= ~(1 << k)
-                    any_noisy = any_noisy or (c & noisy_k) != 0
-                CS[e] = c
-            if any_noisy:
-                _apply(CS, noisy_conc, rng.random((n, noisy_conc.size)), c_detect)
+                    noisy_c = noisy_c or (c & noisy_k) != 0
+            CC[e] = c
+        # pass 2, only where something was done: what is in force, and the undoings' costs
+        if any_p:
+            amounts = np.dot(perform_f, step_to_conc)
+        if any_p or any_u:
             for e in range(n):
-                USEEN[e] |= CS[e]
+                if PM[e]:
+                    for k in range(K):
+                        x[e, k] = min(x[e, k] + amounts[e, k], 1.0)
+                    if done_t[e] < 0 and PERF[e] == all_s:
+                        done_t[e] = t
+                und = UM[e]
+                if und:
+                    for k in range(K):
+                        if (und >> k) & 1:
+                            undo_x[e, k] = 1.0 * x[e, k] * cost[k]
+            if any_p:
+                gain = np.dot(amounts, once)
+            if any_u:
+                loss = np.dot(undo_x, conc_giver_1h)
+                for e in range(n):
+                    und = UM[e]
+                    if und:
+                        for k in range(K):
+                            if (und >> k) & 1 and delay[k] == 0:
+                                x[e, k] = 0.0
+        flows = np.dot(x, flow)
+        # the draws of the end of t, in the reference's order
+        if noisy_a:
+            _apply(CA, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
+        if overdue and noisy_b:
+            _apply(CB, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
+        if any_undone and noisy_c:
+            _apply(CC, noisy_conc, rng.random((n, noisy_conc.size)), c_detect)
         if fa_cols.size:
             alarms = rng.random((n, fa_cols.size))
+        # pass 3, per episode: values, observations, reported breaches
         for e in range(n):
+            for p in range(P):
+                v = 0.0
+                if any_p:
+                    v += gain[e, p]
+                if any_u:
+                    v -= loss[e, p]
+                v += flows[e, p]
+                value[e, p] += v * disc[p]
+            if PM[e]:
+                for s in range(S):
+                    perform_f[e, s] = 0.0
+            if UM[e]:
+                for k in range(K):
+                    undo_x[e, k] = 0.0
+            SEEN[e] |= CA[e]
+            SKIP[e] |= CB[e]
+            USEEN[e] |= CC[e]
             b = 0
             open_s = SKIP[e] & ~SEEN[e]
             if open_s or USEEN[e]:
@@ -414,6 +413,8 @@ def _run(
                     b |= 1 << giver[fa_cols[j]]
             BNOW[e] = b
             BEVER[e] |= b
+        for p in range(P):
+            disc[p] = disc[p] * delta[p]
         if can_skip and t >= quiet_from and t + 1 < horizon and stationary[t + 1] and not any_p and not any_u:
             quiet = True
             for e in range(n):
