@@ -153,6 +153,9 @@ def _run(
     fa_rate: FloatArray,
     fa_cols: IntArray,
     step_to_conc: FloatArray,
+    s_conc: IntArray,
+    s_amount: FloatArray,
+    few: bool,
     conc_giver_1h: FloatArray,
     once: FloatArray,
     flow: FloatArray,
@@ -350,7 +353,16 @@ def _run(
             CC[e] = c
         # pass 2, only where something was done: what is in force, and the undoings' costs
         if any_p:
-            amounts = np.dot(perform_f, step_to_conc)
+            if few:
+                # at most two steps per concession: any order of summation gives the same sum
+                for e in range(n):
+                    perf = PM[e]
+                    if perf:
+                        for s in range(S):
+                            if (perf >> s) & 1:
+                                amounts[e, s_conc[s]] += s_amount[s]
+            else:
+                amounts = np.dot(perform_f, step_to_conc)
         if any_p or any_u:
             for e in range(n):
                 if PM[e]:
@@ -396,6 +408,9 @@ def _run(
             if PM[e]:
                 for s in range(S):
                     perform_f[e, s] = 0.0
+                if few:
+                    for k in range(K):
+                        amounts[e, k] = 0.0
             if UM[e]:
                 for k in range(K):
                     undo_x[e, k] = 0.0
@@ -515,6 +530,9 @@ def run_fused(
         fa_rate,
         np.flatnonzero(fa_rate > 0).astype(np.int64),
         step_to_conc,
+        np.ascontiguousarray(s_conc, dtype=np.int64),
+        np.ascontiguousarray(setup.step_amount, dtype=np.float64),
+        bool(np.bincount(s_conc, minlength=K).max(initial=0) <= 2),
         conc_giver_1h,
         np.ascontiguousarray(v0.once, dtype=np.float64),
         np.ascontiguousarray(v0.flow, dtype=np.float64),
