@@ -9,9 +9,9 @@ PIP    := $(PY) -m pip --disable-pip-version-check --no-input -q
 
 help:
 	@echo "make demo   set up .venv, install detente, run the Hanoi 2019 analysis"
-	@echo "make test   lint, type checks, import contracts and the whole test suite"
+	@echo "make test   lint, type checks, import contracts and the whole test suite (never installs system packages)"
 	@echo "make bench  run the benchmarks (figures in docs/performance.md)"
-	@echo "make browser  install Debian's chromium for the browser tests (apt, when absent)"
+	@echo "make browser  install Debian's chromium for the browser tests (apt, when absent; CI runs it before make test)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,8 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
 # The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+# `make test` never installs it: without it the browser tests are skipped (one line says so);
+# `make browser` installs it with apt, and .ci/run calls it before `make test`.
 CHROMIUM := /usr/bin/chromium
 
 browser:
@@ -57,7 +59,7 @@ browser:
 	  fi; \
 	fi
 
-unit: $(VENV)/.installed-dev browser
+unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -n 2
 
 test: lint typecheck unit

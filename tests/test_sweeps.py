@@ -268,3 +268,56 @@ def test_one_executor_serves_several_tasks_in_turn(toy: detente.Scenario) -> Non
         for _ in range(3):
             sweep(toy, "check", samples=40, seed=1, executor=ex)
             assert canon(evaluate_points(toy, calls, points, seed=3, executor=ex)) == canon(expected)
+
+
+# --------------------------------------------------------------------------- wide grids
+
+
+def _wide(toy_text: str, tmp_path: Path) -> Path:
+    path = tmp_path / "wide.yaml"
+    path.write_text(
+        toy_text.replace(
+            'relief_value: {value: 3, range: [1, 5], source: "made up for the tests"}',
+            "relief_value: {value: 3, range: [0, 1e12], integer: true}",
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_grid_over_a_wide_integer_range_never_enumerates_it(toy_text: str, tmp_path: Path) -> None:
+    scn = detente.load(_wide(toy_text, tmp_path))
+    space = ParameterSpace.from_scenario(scn, ["relief_value", "lag"])
+    axes = space.grid_axes(3)
+    assert axes[0].tolist() == [0.0, 5e11, 1e12]
+    assert axes[1].tolist() == [0.0, 2.0, 3.0]  # rint(linspace(0, 3, 3)) = 0, 2 (1.5 rounds to even), 3
+    grid = space.grid(2)
+    assert grid.tolist() == [[0.0, 0.0], [0.0, 3.0], [1e12, 0.0], [1e12, 3.0]]
+    code, out = run("sweep", str(tmp_path / "wide.yaml"), "--method", "grid", "-n", "2", "-p", "relief_value", "--json")
+    assert code == 0, out
+    assert [r["params"]["relief_value"] for r in json.loads(out)["rows"]] == [0.0, 1e12]
+
+
+@pytest.mark.parametrize(
+    ("levels", "params", "points"),
+    [(10_000_000, ["relief_value"], "10,000,000"), (3000, ["relief_value", "x"], "9,000,000")],
+)
+def test_a_grid_beyond_the_point_limit_is_refused_before_it_is_made(
+    toy_text: str, tmp_path: Path, levels: int, params: list[str], points: str
+) -> None:
+    from detente.sweeps.sampling import MAX_POINTS
+
+    scn = detente.load(_wide(toy_text, tmp_path))
+    with pytest.raises(UsageError, match=f"has {points} points, more than the limit of {MAX_POINTS:,}"):
+        ParameterSpace.from_scenario(scn, params).grid_axes(levels)
+    args = [a for p in params for a in ("-p", p)]
+    code, out = run("sweep", str(tmp_path / "wide.yaml"), "--method", "grid", "-n", str(levels), *args)
+    assert code == 2
+    assert "sweep points" in out
+
+
+def test_samples_beyond_the_point_limit_are_refused() -> None:
+    from detente.sweeps.sampling import MAX_POINTS
+
+    with pytest.raises(UsageError, match="limit"):
+        unit_sample("lhs", MAX_POINTS + 1, 2, 0)

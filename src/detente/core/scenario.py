@@ -44,11 +44,14 @@ from pydantic import (
 from .errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from .expr import Expr, ExpressionError, parse_expression
 from .limits import MAX_CONCESSIONS, MAX_DELAY, MAX_HORIZON, MAX_LAG, MAX_PARTIES
+from .outcome import Kind, Outcome, outcome_problems
 
 __all__ = [
+    "DEMAND_FORMS",
     "LENIENT_CONTEXT",
     "MAX_HORIZON",
     "Concession",
+    "Demand",
     "DesignSpec",
     "FrozenDict",
     "Lenient",
@@ -330,6 +333,8 @@ class Concession(_Model):
     verification: Verification | None = None
     divisible: StrictBool = False
     requires: tuple[Id, ...] = ()
+    #: What sort of step this is, from a fixed vocabulary (case library; see core/outcome.py).
+    kind: Kind | None = None
 
     @field_validator("reversible", mode="before")
     @classmethod
@@ -435,6 +440,34 @@ class Claim(_Model):
     source: Text | None = None
 
 
+# --------------------------------------------------------------------------- demands
+
+#: The forms a party's demand may take (see docs/zone.md).
+DEMAND_FORMS = ("after", "in_force", "no_irreversible_before", "value_at_least", "completes_by")
+
+
+class Demand(_Model):
+    """A party's red line for the agreement zone (docs/zone.md), one of :data:`DEMAND_FORMS`:
+
+    * ``after``: none of ``party``'s steps before ``share`` (default 1) of the other side's
+      ``concession`` is in force and verified;
+    * ``in_force``: at least ``share`` of ``concession`` in force by ``period``;
+    * ``no_irreversible_before``: no irreversible step of ``party`` before ``period``;
+    * ``value_at_least``: ``party``'s value from the deal, relative to no deal, at least ``value``;
+    * ``completes_by``: the deal's last step at or before ``period``.
+    """
+
+    id: Id
+    party: Id
+    form: Literal["after", "in_force", "no_irreversible_before", "value_at_least", "completes_by"]
+    concession: Id | None = None
+    share: Num | None = None
+    period: Int | None = None
+    value: Num | None = None
+    text: Text | None = None
+    source: Text | None = None
+
+
 class Scenario(_Model):
     """A whole scenario: who, what, which agreements, and the parameters behind the numbers."""
 
@@ -451,12 +484,19 @@ class Scenario(_Model):
     design: DesignSpec | None = None
     environment: Environment | None = None
     claims: tuple[Claim, ...] = ()
+    demands: tuple[Demand, ...] = ()
+    #: What happened (case library): read only by the backtest (see core/outcome.py).
+    outcome: Outcome | None = None
 
     @model_validator(mode="after")
     def _semantics(self, info: ValidationInfo) -> Scenario:
         context = info.context if isinstance(info.context, Mapping) else {}
         lenient = context.get(LENIENT_CONTEXT)
         problems = scenario_problems(self, lenient if isinstance(lenient, Lenient) else None)
+        if self.demands:
+            from .demands import demand_problems
+
+            problems += demand_problems(self)
         if problems:
             raise ScenarioError(problems)
         return self
@@ -1152,4 +1192,4 @@ def scenario_problems(scn: Scenario, lenient: Lenient | None = None) -> list[Pro
 
     ``lenient`` names values already known to be bad, whose checks are skipped.
     """
-    return _Checker(scn, lenient).run()
+    return _Checker(scn, lenient).run() + outcome_problems(scn)

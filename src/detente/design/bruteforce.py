@@ -22,7 +22,8 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +34,17 @@ from .explain import binding_constraints
 from .package import Check, Package, build_package, check_counts, completion_of, requires_ok
 from .result import DesignResult, SidePayment
 
-__all__ = ["MAX_HORIZON", "MAX_TRANCHES", "brute_force_design", "brute_force_package", "schedules"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .demands import Rule
+
+__all__ = [
+    "MAX_HORIZON",
+    "MAX_TRANCHES",
+    "brute_force_design",
+    "brute_force_objective",
+    "brute_force_package",
+    "schedules",
+]
 
 IntArray = NDArray[np.int64]
 
@@ -183,3 +194,50 @@ def brute_force_package(pkg: Package, *, start: float | None = None) -> DesignRe
         message=infeasible_message(pkg, side),
         stats={**stats, "closest_min_slack": None if closest is None else closest[0]},
     )
+
+
+def brute_force_objective(
+    pkg: Package,
+    kind: str,
+    rules: Sequence[Rule] = (),
+    *,
+    weights: Sequence[float] | None = None,
+    floors: Sequence[float | None] | None = None,
+) -> tuple[float, IntArray] | None:
+    """The oracle of :func:`detente.design.objectives.optimise`: the best value of ``kind``
+    (``feasible``, ``value``, ``deepest``, ``fair``, ``robust-slack``; ``fastest`` gives
+    ``-completion`` then the largest minimum normalised slack as a tuple-free score
+    ``-completion + slack / 16``) over every self-enforcing schedule within the horizon that
+    meets ``rules`` and the value ``floors``, with a schedule attaining it; None when there is
+    none. Demands are evaluated by :func:`detente.design.demands.holds`, independently of
+    their MILP rows.
+    """
+    from .demands import holds
+    from .objectives import NASH_FLOOR, objective_value
+
+    if pkg.n_tranches > MAX_TRANCHES or pkg.horizon > MAX_HORIZON:
+        raise UsageError("the brute-force oracle handles at most 7 tranches and a horizon of 6")
+    best: tuple[float, IntArray] | None = None
+    for counts in schedules(pkg.m, pkg.horizon):
+        if not requires_ok(counts, pkg):
+            continue
+        check = check_counts(pkg, counts)
+        if not check.ok:
+            continue
+        if not all(holds(pkg, counts, check, r) for r in rules):
+            continue
+        if floors is not None and any(
+            lo is not None and check.participation[i] < lo - 1e-9 for i, lo in enumerate(floors)
+        ):
+            continue
+        if kind == "fastest":
+            score = -float(completion_of(counts)) + check.min_norm_slack / 16.0
+        elif kind == "feasible":
+            score = 0.0
+        else:
+            if kind == "fair" and (check.participation / pkg.stake < NASH_FLOOR).any():
+                continue
+            score = objective_value(pkg, counts, check, kind, weights)
+        if best is None or score > best[0]:
+            best = (score, counts)
+    return best

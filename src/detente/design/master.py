@@ -89,6 +89,7 @@ class SolveOutcome:
     objective: float | None
     message: str
     bound: float | None = None  # the solver's dual bound on the objective
+    values: FloatArray | None = None  # every variable's value (None when there is no point)
 
 
 class Master:
@@ -128,6 +129,7 @@ class Master:
         self._rows_lo: list[float] = []
         self._rows_hi: list[float] = []
         self.cuts: dict[CutKey, float] = {}  # key -> margin in force
+        self.cost: dict[int, float] = {}  # extra objective terms (minimised), see add_var
         self.trivially_infeasible = False
 
         earliest = self._earliest_start()
@@ -260,6 +262,29 @@ class Master:
             return
         self._row(list(terms), list(terms.values()), -const, math.inf)
 
+    # ------------------------------------------------------------------ extensions
+
+    def add_var(self, lo: float, hi: float, integer: bool = False, cost: float = 0.0) -> int:
+        """A new variable with objective coefficient ``cost`` (the master minimises)."""
+        var = self._var(lo, hi, int(integer))
+        if cost:
+            self.cost[var] = cost
+        return var
+
+    def add_row(self, terms: dict[int, float], lo: float, hi: float) -> None:
+        """``lo <= Σ terms[var] · var <= hi`` (an empty row that fails makes the master infeasible)."""
+        terms = {v: c for v, c in terms.items() if c != 0.0}
+        if not terms:
+            if lo > 1e-12 or hi < -1e-12:
+                self.trivially_infeasible = True
+            return
+        self._row(list(terms), list(terms.values()), lo, hi)
+
+    def form_terms(self, form: Form, scale: float = 1.0) -> tuple[dict[int, float], float]:
+        """X-variable coefficients and constant of ``form / scale`` (a value as a linear form)."""
+        terms, const, _ = self._form_terms(form, scale)
+        return terms, const
+
     # ------------------------------------------------------------------ cuts
 
     def add_cuts(self, keys: Iterable[CutKey]) -> int:
@@ -327,6 +352,8 @@ class Master:
             c[self.eta] = -1.0
         elif self.objective == "payment":
             c[self.pi] = 1.0
+        for var, cost in self.cost.items():
+            c[var] += cost
         indptr = np.zeros(len(self._rows_i) + 1, dtype=np.int64)
         indptr[1:] = np.cumsum([len(r) for r in self._rows_i])
         indices = np.fromiter((j for r in self._rows_i for j in r), dtype=np.int64, count=int(indptr[-1]))
@@ -354,12 +381,13 @@ class Master:
             counts = self._counts(np.asarray(res.x))
         fun = None if res.fun is None else float(res.fun)
         bound = None if res.get("mip_dual_bound") is None else float(res.mip_dual_bound)
+        values = None if res.x is None else np.asarray(res.x, dtype=np.float64)
         if res.status == 0:
-            return SolveOutcome("optimal", counts, fun, str(res.message), bound)
+            return SolveOutcome("optimal", counts, fun, str(res.message), bound, values)
         if res.status == 2:
             return SolveOutcome("infeasible", None, None, str(res.message))
         if res.status == 1:
-            return SolveOutcome("time_limit", counts, fun, str(res.message))
+            return SolveOutcome("time_limit", counts, fun, str(res.message), None, values)
         return SolveOutcome("error", counts, fun, str(res.message))
 
     def _counts(self, x: FloatArray) -> IntArray:

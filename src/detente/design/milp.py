@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -171,6 +171,7 @@ def _lazy(
     eta_lb: float = 0.0,
     pi_max: float | None = None,
     until: float | None = None,
+    extra: Callable[[Master], None] | None = None,
 ) -> _Found:
     """Solve the master for horizon T with lazily added cuts until the kernel agrees.
 
@@ -183,6 +184,8 @@ def _lazy(
 
     def build() -> Master:
         master = Master(pkg, T, objective, payer=payer, eta_lb=eta_lb, eta_ub=eta_ub, pi_max=pi_max)
+        if extra is not None:  # more rows (the parties' demands, see detente.design.demands)
+            extra(master)
         if _complete(pkg, T):
             master.add_cuts(all_keys(pkg, T))
         master.add_cuts(search.keys)
@@ -379,8 +382,13 @@ def design(
     params: Mapping[str, float] | None = None,
     time_limit: float | None = None,
     method: str = "auto",
+    objective: str = "fastest",
+    demands: Sequence[str] | None = None,
 ) -> DesignResult:
     """The fastest self-enforcing schedule of ``scenario``'s package within ``horizon``.
+
+    ``objective`` other than ``fastest``, or ``demands`` (scenario demand ids the schedule
+    must meet), hand over to :func:`detente.design.objectives.design_for` (docs/zone.md).
 
     Every concession is scheduled in full; a divisible one in ``tranches[k]`` equal tranches
     (default: the scenario's ``design.tranches``, else 1); a tranche goes to some period in
@@ -401,10 +409,16 @@ def design(
 
         scenario = load(scenario)
     pkg = build_package(scenario, horizon, tranches, params)
+    if objective != "fastest" or demands is not None:
+        from .objectives import design_for
+
+        return design_for(pkg, objective, demands, time_limit=time_limit, method=method, start=start)
     if method == "bruteforce":
         from .bruteforce import brute_force_package
 
-        return brute_force_package(pkg, start=start)
+        oracle = brute_force_package(pkg, start=start)
+        done = oracle.completion_period
+        return replace(oracle, objective_value=None if done is None else float(done))
     deadline = None if time_limit is None else start + float(time_limit)
     search = _Search(pkg, deadline)
     prov = provenance(pkg)
@@ -451,6 +465,7 @@ def design(
             lower_bound=lower,
             message=message,
             stats=stats,
+            objective_value=None if completion is None else float(completion),
         )
 
     if pkg.lower_bound > pkg.horizon:

@@ -126,6 +126,13 @@ class DesignResult:
     lower_bound: int
     message: str
     stats: Mapping[str, Any] = field(default_factory=dict)
+    #: What was optimised (``fastest``, ``deepest``, ``fair``, ``robust-slack``; see
+    #: :mod:`detente.design.objectives`) and its value at ``schedule`` (``fastest``: the
+    #: completion period; ``deepest``: the depth; ``fair``: Σ_i log V_i(0); ``robust-slack``:
+    #: the minimum normalised slack); ``demands``: the scenario demands the schedule meets.
+    objective: str = "fastest"
+    objective_value: float | None = None
+    demands: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The MODEL.md section 7 contract plus the diagnostics (JSON-ready)."""
@@ -143,4 +150,7 @@ class DesignResult:
             "method": self.method,
             "provenance": self.provenance.to_dict(),
             "stats": dict(self.stats),
+            "objective": self.objective,
+            "objective_value": self.objective_value,
+            "demands": list(self.demands),
         }

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 from ..core.errors import Loc, Problem, ScenarioError, UsageError, did_you_mean
 from ..core.limits import MAX_ABS_NUMBER, MAX_INT_DIGITS
 from ..core.scenario import LENIENT_CONTEXT, Lenient, Scenario
+from .actors import expand_actors, uses_actors
 from .plain_yaml import read_plain
 
 __all__ = [
@@ -702,14 +703,27 @@ def scenario_from_data(data: Any, source: str | None = None, where: _Located | N
             [Problem(f"expected a mapping at the top level, found {_found(data)}", (), source)],
             source,
         )
+    # a case's actor profiles become parameters first (see io/actors.py)
+    actor_problems: list[Problem] = []
+    context: dict[str, Lenient] = {}
+    if uses_actors(data):
+        data = dict(data)
+        before = set(data["parameters"]) if isinstance(data.get("parameters"), dict) else set()
+        actor_problems = expand_actors(data)
+        after = set(data["parameters"]) if isinstance(data.get("parameters"), dict) else set()
+        if before - after:  # parameters whose profile is missing: their uses are not judged
+            context = {LENIENT_CONTEXT: Lenient(params=frozenset(str(n) for n in before - after))}
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         problems, errors, renames = _problems_from_validation(exc, data, where)
         problems += _salvage(data, errors, renames, where)
-        raise ScenarioError(_locate(problems, where, source), source) from None
+        raise ScenarioError(_locate(actor_problems + problems, where, source), source) from None
     except ScenarioError as exc:
-        raise ScenarioError(_locate(exc.problems, where, source), source) from None
+        raise ScenarioError(_locate(actor_problems + exc.problems, where, source), source) from None
+    if actor_problems:
+        raise ScenarioError(_locate(actor_problems, where, source), source)
+    return scenario
 
 
 # --------------------------------------------------------------------------- public API

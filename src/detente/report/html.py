@@ -16,24 +16,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import platform
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from .. import __version__
 from . import figures as F
+from .pages import asset, env, fmt, json_default, json_safe, linkify, standalone_figure_html
 
 if TYPE_CHECKING:  # pragma: no cover
-    from jinja2 import Environment
-
     from ..core.scenario import Scenario
 
 __all__ = [
@@ -76,81 +73,12 @@ class ReportOptions:
     episodes: int = 200  #: per tournament pairing and per outcome profile
     seed: int = 0
     claims: bool = True
-    samples: int = 8  #: Saltelli base size N for claims and Sobol indices (N * (d + 2) points)
+    samples: int = 8  #: Saltelli base size N for Sobol indices (N * (d + 2) points)
+    claim_samples: int = 256  #: one Sobol' sample of this many points for the claims (drivers, failure boxes)
     sensitivity: bool = True
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _fmt(x: Any, digits: int = 4) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        if x != x:
-            return "–"
-        if x in (float("inf"), float("-inf")):
-            return "∞" if x > 0 else "−∞"
-        return f"{x:.{digits}g}".replace("-", "−")
-    return str(x)
-
-
-_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:)]")
-
-
-def linkify(text: str | None) -> Markup:
-    """Escape ``text`` and turn bare URLs into links (they open only when clicked)."""
-    if not text:
-        return Markup("")
-    out: list[str] = []
-    last = 0
-    for m in _URL.finditer(text):
-        out.append(str(escape(text[last : m.start()])))
-        url = m.group(0)
-        out.append(f'<a href="{escape(url)}" rel="noreferrer noopener" target="_blank">{escape(url)}</a>')
-        last = m.end()
-    out.append(str(escape(text[last:])))
-    return Markup("".join(out))
-
-
-def _spec_json(spec: Any) -> Markup:
-    """JSON for a ``<script type="application/json">`` block (no ``</script>`` breakout)."""
-    text = json.dumps(spec, allow_nan=False, separators=(",", ":"), default=_json_default)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, tuple | set | frozenset):
-        return list(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def json_safe(data: Any) -> Any:
-    """``data`` with NaN and infinities replaced by None (strict JSON); tuples become lists."""
-    kind = type(data)
-    if kind is float:
-        return data if math.isfinite(data) else None
-    if kind is str or kind is int or kind is bool or data is None:
-        return data
-    if kind is dict or isinstance(data, Mapping):
-        return {k if type(k) is str else str(k): json_safe(v) for k, v in data.items()}
-    if kind is list or kind is tuple:
-        return [json_safe(v) for v in data]
-    if isinstance(data, float):  # numpy floats
-        value = float(data)
-        return value if math.isfinite(value) else None
-    return data
 
 
 @contextmanager
@@ -178,7 +106,7 @@ def _num_text(value: Any) -> str:
 
     if isinstance(value, Expr):
         return value.source
-    return _fmt(value)
+    return fmt(value)
 
 
 def _number(scn: Scenario, value: Any, env: Mapping[str, float]) -> dict[str, Any]:
@@ -189,11 +117,11 @@ def _number(scn: Scenario, value: Any, env: Mapping[str, float]) -> dict[str, An
         resolved = float(value.evaluate(env))
         return {
             "text": value.source,
-            "value": _fmt(resolved),
+            "value": fmt(resolved),
             "parameters": sorted(value.names),
             "literal": False,
         }
-    return {"text": _fmt(value), "value": _fmt(value), "parameters": [], "literal": True}
+    return {"text": fmt(value), "value": fmt(value), "parameters": [], "literal": True}
 
 
 def scenario_data(scn: Scenario) -> dict[str, Any]:
@@ -257,8 +185,8 @@ def scenario_data(scn: Scenario) -> dict[str, Any]:
         parameters.append(
             {
                 "name": name,
-                "value": _fmt(p.value),
-                "range": f"[{_fmt(p.range[0])}, {_fmt(p.range[1])}]" if p.range else "–",
+                "value": fmt(p.value),
+                "range": f"[{fmt(p.range[0])}, {fmt(p.range[1])}]" if p.range else "–",
                 "unit": p.unit or "",
                 "source": p.source or "",
                 "judgement": (p.source or "").lower().startswith("judgement"),
@@ -291,15 +219,15 @@ def check_section(scn: Scenario, name: str, *, tipping: bool = True) -> dict[str
         "name": name,
         "self_enforcing": report.self_enforcing,
         "summary": report.summary(),
-        "min_slack": _fmt(report.min_slack),
-        "participation": {k: _fmt(v) for k, v in report.participation.items()},
+        "min_slack": fmt(report.min_slack),
+        "participation": {k: fmt(v) for k, v in report.participation.items()},
         "violations": [
-            {"party": c.party, "period": c.period, "slack": _fmt(c.slack), "explanation": c.explanation}
+            {"party": c.party, "period": c.period, "slack": fmt(c.slack), "explanation": c.explanation}
             for c in report.violations
         ],
         "tightest": None
         if tight is None
-        else {"party": tight.party, "period": tight.period, "slack": _fmt(tight.slack)},
+        else {"party": tight.party, "period": tight.period, "slack": fmt(tight.slack)},
         "steps": len(report.schedule),
         "result": json_safe(data),
         "figures": {
@@ -334,16 +262,38 @@ def _roadmap_lines(result: Any, scn: Scenario) -> list[str]:
     return list(roadmap_lines(result, scn))
 
 
+_PHASE = re.compile(r"^Phase (\d+), (.*)$")
+
+
+def roadmap_parts(lines: Sequence[str]) -> dict[str, Any]:
+    """The roadmap's lines as what they are: the headline, the phases (numbered by their own
+    numbers) and the notes after them (a line ending in ':' heads the indented lines below it)."""
+    head = lines[0] if lines else ""
+    phases: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    for line in lines[1:]:
+        m = _PHASE.match(line)
+        if m and not notes:
+            phases.append({"number": int(m.group(1)), "text": m.group(2)})
+        elif line.startswith((" ", "\t")) and notes:
+            notes[-1]["items"].append(line.strip())
+        else:
+            notes.append({"text": line.strip(), "items": []})
+    return {"headline": head, "phases": phases, "notes": notes}
+
+
 def design_section(scn: Scenario, options: ReportOptions) -> dict[str, Any]:
     """The designed roadmap: the fastest self-enforcing schedule, or why there is none."""
     from ..analysis.enforcement import check
+    from ..core.quiet import c_output_silenced
     from ..core.scenario import Step
     from ..design.milp import design
 
     horizon = options.horizon
     if horizon is None and (scn.design is None or scn.design.horizon is None):
         horizon = 24
-    result = design(scn, horizon, None, time_limit=options.design_time_limit)
+    with c_output_silenced():  # HiGHS prints debug lines from C
+        result = design(scn, horizon, None, time_limit=options.design_time_limit)
     data = result.to_dict()
     section: dict[str, Any] = {
         "available": True,
@@ -352,6 +302,7 @@ def design_section(scn: Scenario, options: ReportOptions) -> dict[str, Any]:
         "completion_period": result.completion_period,
         "message": result.message,
         "roadmap": _roadmap_lines(result, scn),
+        **roadmap_parts(_roadmap_lines(result, scn)),
         "result": json_safe(data),
         "figures": {},
     }
@@ -369,6 +320,39 @@ def design_section(scn: Scenario, options: ReportOptions) -> dict[str, Any]:
             ),
             "slack": F.slack_spec(rep, period_label=scn.period),
         }
+    return section
+
+
+#: Frontier points the report's zone figure asks for (the command line's default is 12).
+REPORT_ZONE_POINTS = 8
+
+
+def zone_section(scn: Scenario) -> dict[str, Any]:
+    """The agreement zone under the scenario's demands (docs/zone.md): verdict, conflict,
+    and the frontier figure (of the zone itself, or, when it is empty, of the zone once the
+    fewest demands are dropped)."""
+    from ..design.zone import zone
+    from .zone_figure import frontier_spec, positions
+
+    if not scn.demands:
+        return {"available": False, "reason": "the scenario states no demands (see docs/zone.md)"}
+    z = zone(scn, points=REPORT_ZONE_POINTS)
+    section: dict[str, Any] = {
+        "available": True,
+        "empty": z.empty,
+        "message": z.message,
+        "conflict": [c.text for c in z.conflict],
+        "drop": list(z.drop),
+        "result": z.to_dict(),
+        "figures": {},
+    }
+    shown = z
+    if z.empty and z.drop:
+        shown = zone(scn, [d.id for d in scn.demands if d.id not in z.drop], points=REPORT_ZONE_POINTS)
+        section["opened"] = shown.message
+    if not shown.empty:
+        title = "Agreement zone" if shown is z else f"Agreement zone without {', '.join(z.drop)}"
+        section["figures"]["frontier"] = frontier_spec(shown.to_dict(), positions(scn), title=title)
     return section
 
 
@@ -408,9 +392,9 @@ def _best_replies(res: Mapping[str, Any]) -> list[str]:
     out = []
 
     def told(pid: str, r: int, c: int) -> str:
-        value = _fmt(res["value"][pid][r][c])
+        value = fmt(res["value"][pid][r][c])
         if pid in vs:
-            return f"{value}; {_fmt(vs[pid][r][c])} against no deal"
+            return f"{value}; {fmt(vs[pid][r][c])} against no deal"
         return value
 
     if len(sides) == 2 and "reciprocal" in cols:
@@ -428,7 +412,7 @@ def _best_replies(res: Mapping[str, Any]) -> list[str]:
             f"Against a reciprocal {sides[0]}, {sides[1]} does best with {cols[best]} ({told(sides[1], r, best)})."
         )
     if vs and res.get("no_deal"):
-        worth = ", ".join(f"{pid} {_fmt(v)}" for pid, v in (res.get("no_deal_value") or {}).items())
+        worth = ", ".join(f"{pid} {fmt(v)}" for pid, v in (res.get("no_deal_value") or {}).items())
         out.append(f"Values against no deal subtract the value of {res['no_deal']} (no deal is worth {worth}).")
     return out
 
@@ -467,16 +451,22 @@ def _to_plain(obj: Any) -> Any:
 
 
 def claims_data(
-    scn: Scenario, samples: int, seed: int, progress: Callable[[int, int], None] | None = None
+    scn: Scenario,
+    samples: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None = None,
+    max_scans: int = 3,
 ) -> tuple[list[dict[str, Any]] | None, str]:
     """The claims of ``scn`` (its ``claims:`` section) evaluated by :mod:`detente.sweeps`, or why not.
 
     Returns ``(claims, "")`` or ``(None, reason)``; each claim is the JSON of ``detente claims``
-    (``id``, ``statement``, ``holds_share``, ``ci95``, ``drivers``, ``tipping_points``, ...).
-    Nothing is written to the run store.
+    (``id``, ``statement``, ``holds_share``, ``holds_ci``, ``drivers``, ``failure_box``,
+    ``tipping_points``, ...) over one sample of ``samples`` points (at least 50, what the drivers
+    and failure boxes need: a smaller number is raised to it); ``max_scans`` tipping scans per
+    claim (0: none). Nothing is written to the run store.
     """
     try:
-        from ..sweeps.claims import claims_from_scenario, evaluate_claims
+        from ..sweeps.claims import MIN_TREE_SAMPLES, claims_from_scenario, evaluate_claims
     except ImportError as exc:
         return None, f"claims need detente.sweeps and its dependencies ({exc})"
     try:
@@ -485,8 +475,11 @@ def claims_data(
             return None, "this scenario states no claims (see the claims: section in docs/uncertainty.md)"
         from ..sweeps.executors import LocalExecutor
 
+        samples = max(samples, MIN_TREE_SAMPLES)
         with LocalExecutor() as pool:  # every core: the sample points are independent
-            results, _ = evaluate_claims(scn, specs, samples=samples, seed=seed, executor=pool, progress=progress)
+            results, _ = evaluate_claims(
+                scn, specs, samples=samples, seed=seed, executor=pool, progress=progress, max_scans=max_scans
+            )
     except (ReportCancelled, KeyboardInterrupt):
         raise
     except Exception as exc:
@@ -611,6 +604,15 @@ def build_report(
             except Exception as exc:
                 design = {"available": False, "reason": _unavailable(exc)}
 
+    zone_data: dict[str, Any] = {"available": False, "reason": "not requested"}
+    if opts.design:
+        tell(0.4, "the agreement zone")
+        with _timed(timings, "zone"):
+            try:
+                zone_data = zone_section(scn)
+            except Exception as exc:
+                zone_data = {"available": False, "reason": _unavailable(exc)}
+
     sim_schedule = opts.simulate_schedule or pick_simulation_schedule(scn, checks)
     tourney: dict[str, Any] = {"available": False, "reason": "not requested"}
     outcomes: dict[str, Any] = {"available": False, "reason": "not requested"}
@@ -649,7 +651,7 @@ def build_report(
     if opts.claims:
         tell(0.75, "evaluating the claims")
         with _timed(timings, "claims"):
-            rows_c, reason = claims_data(scn, opts.samples, opts.seed, sub(0.75, 0.88, "claims"))
+            rows_c, reason = claims_data(scn, opts.claim_samples, opts.seed, sub(0.75, 0.88, "claims"), max_scans=0)
         claims = (
             {"available": True, "rows": rows_c, "figure": F.claims_spec(rows_c)}
             if rows_c
@@ -672,6 +674,7 @@ def build_report(
         "scenario": scenario,
         "checks": checks,
         "design": design,
+        "zone": zone_data,
         "simulation_schedule": sim_schedule,
         "tournament": tourney,
         "outcomes": outcomes,
@@ -690,23 +693,6 @@ def build_report(
     }
 
 
-@lru_cache(maxsize=1)
-def _env() -> Environment:
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=PackageLoader("detente.report", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["fmt"] = _fmt
-    env.filters["linkify"] = linkify
-    env.filters["spec_json"] = _spec_json
-    return env
-
-
 def _collect_specs(data: Mapping[str, Any]) -> dict[str, Any]:
     """Give every figure an id; the template places ``<div data-spec=ID>`` where it belongs."""
     specs: dict[str, Any] = {}
@@ -718,7 +704,9 @@ def _collect_specs(data: Mapping[str, Any]) -> dict[str, Any]:
 
     for c in data["checks"]:
         c["figure_ids"] = {k: add(v, f"check-{k}") for k, v in c["figures"].items()}
-    for name in ("design",):
+    for name in ("design", "zone"):
+        if name not in data:
+            continue
         sec = data[name]
         sec["figure_ids"] = {k: add(v, f"{name}-{k}") for k, v in (sec.get("figures") or {}).items()}
     for name in ("tournament", "outcomes", "claims", "sobol"):
@@ -739,21 +727,15 @@ def render_report(data: dict[str, Any], *, bundle: str | None = None) -> str:
         "sobol": data["sobol"].get("result"),
         "provenance": data["provenance"],
     }
-    template = _env().get_template("report.html.j2")
+    template = env().get_template("report.html.j2")
     return template.render(
         r=data,
         specs=specs,
         machine=machine,
         bundle=Markup(bundle if bundle is not None else F.javascript_bundle().replace("</script", "<\\/script")),
-        style=Markup(_asset("report.css")),
-        init=Markup(_asset("report.js")),
+        style=Markup(asset("report.css")),
+        init=Markup(asset("report.js")),
     )
-
-
-def _asset(name: str) -> str:
-    from importlib.resources import files
-
-    return files("detente.report").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def report_html(
@@ -767,19 +749,6 @@ def report_html(
     return render_report(build_report(scn, options, source=source, progress=progress))
 
 
-def standalone_figure_html(spec: Mapping[str, Any], title: str | None = None) -> str:
-    """One figure as a self-contained interactive page (for ``detente figure ... --out x.html``)."""
-    head = title or str((spec.get("title") or {}).get("text", "detente figure"))
-    template = _env().get_template("figure.html.j2")
-    return template.render(
-        title=head,
-        spec=spec,
-        bundle=Markup(F.javascript_bundle().replace("</script", "<\\/script")),
-        init=Markup(_asset("report.js")),
-        style=Markup(_asset("report.css")),
-    )
-
-
 def json_dumps(data: Any) -> str:
     """Strict JSON of report data (NaN and infinities as null)."""
-    return json.dumps(json_safe(data), allow_nan=False, default=_json_default)
+    return json.dumps(json_safe(data), allow_nan=False, default=json_default)

@@ -1,4 +1,8 @@
-"""Rich views for the terminal: a scenario at a glance and the verdict of a check."""
+"""Rich views for the terminal: a scenario at a glance, the verdict of a check, simulations.
+
+Every table is a :class:`~detente.report.tables.FitTable`: it fits the terminal (80 columns
+and up) without cutting an id or a word, and ``wide=True`` (``--wide``) prints it unwrapped.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,26 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from ..core.compiled import compile_scenario, compile_schedule
 from ..core.expr import Expr
 from ..core.scenario import Scenario, Step
+from .tables import FitTable, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.enforcement import EnforcementReport
     from ..analysis.tipping import TippingPoint
 
-__all__ = ["render_check", "render_scenario", "timeline_table"]
+__all__ = [
+    "render_check",
+    "render_classic_tournament",
+    "render_match",
+    "render_scenario",
+    "render_simulation",
+    "render_tournament",
+    "timeline_table",
+]
 
 IRREVERSIBLE = "■"
 REVERSIBLE = "□"
@@ -37,21 +49,19 @@ def _flows(mapping: dict[str, Any]) -> str:
     return ", ".join(f"{k} {_num(v)}" for k, v in mapping.items()) or "-"
 
 
-def timeline_table(scn: Scenario, steps: Sequence[Step], title: str) -> Table:
+def timeline_table(scn: Scenario, steps: Sequence[Step], title: str, *, wide: bool = False) -> FitTable:
     """A schedule as a table: one row per period, one column per party."""
     sched = compile_schedule(scn, list(steps))
     comp = compile_scenario(scn)
-    table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column(scn.period, justify="right", style="bold")
+    table = FitTable(title=title, wide=wide, markup=False)
+    table.add_column(scn.period, justify="right", style="bold", key=True)
     for pid in scn.party_ids:
         table.add_column(pid)
     by_period: dict[int, dict[int, list[str]]] = {}
     for t, k, a in sched.steps:
         mark = REVERSIBLE if comp.reversible[k] else IRREVERSIBLE
         amount = "" if abs(a - 1.0) < 1e-9 else f" {a:.0%}"
-        by_period.setdefault(t, {}).setdefault(int(comp.giver[k]), []).append(
-            f"{mark} {escape(comp.labels[k])}{amount}"
-        )
+        by_period.setdefault(t, {}).setdefault(int(comp.giver[k]), []).append(f"{mark} {comp.labels[k]}{amount}")
     for t in sorted(by_period):
         cells = ["\n".join(by_period[t].get(i, [])) for i in range(comp.n_parties)]
         table.add_row(str(t), *cells)
@@ -59,25 +69,27 @@ def timeline_table(scn: Scenario, steps: Sequence[Step], title: str) -> Table:
     return table
 
 
-def render_scenario(scn: Scenario, console: Console) -> None:
+def render_scenario(scn: Scenario, console: Console, *, wide: bool = False) -> None:
     """Parties, concessions (reversibility, verification), parameters and schedule timelines."""
     head = Text(scn.name, style="bold")
     if scn.description:
         head.append("\n" + scn.description.strip(), style="dim")
-    console.print(Panel(head, subtitle=f"one period = one {scn.period}", expand=False))
+    # prose stays readable with --wide: the description wraps at 100 columns at most
+    console.print(Panel(head, subtitle=f"one period = one {scn.period}", expand=False, width=min(console.width, 100)))
 
-    parties = Table(title="Parties", title_justify="left")
-    parties.add_column("id", style="bold cyan")
+    parties = FitTable(title="Parties", wide=wide, markup=False)
+    parties.add_column("id", style="bold cyan", key=True)
     parties.add_column("name")
     parties.add_column("discount", justify="right")
     for party in scn.parties:
-        parties.add_row(party.id, escape(party.name or ""), _num(party.discount))
+        parties.add_row(party.id, party.name or "", _num(party.discount))
     console.print(parties)
 
     comp = compile_scenario(scn)
-    conc = Table(title="Concessions", title_justify="left")
-    for col in ("id", "by", "flow per period", "once", "reversible", "verified after", "divisible", "requires"):
-        conc.add_column(col, overflow="fold")
+    conc = FitTable(title="Concessions", wide=wide, markup=False)
+    conc.add_column("id", key=True)
+    for col in ("name", "by", "flow per period", "once", "reversible", "verified after", "divisible", "requires"):
+        conc.add_column(col)
     for k, c in enumerate(scn.concessions):
         if c.reversible is None:
             rev = "no"
@@ -88,10 +100,11 @@ def render_scenario(scn: Scenario, console: Console) -> None:
         if c.effects:
             flows = (flows + "; " if c.flow else "") + "; ".join(f"{pid}: {_flows(e)}" for pid, e in c.effects.items())
         conc.add_row(
-            Text(c.id, style="bold cyan") + (Text(f"\n{c.name}", style="dim") if c.name else Text()),
+            Text(c.id, style="bold cyan"),
+            Text(c.name or "", style="dim"),
             c.by,
-            escape(flows),
-            escape(_flows(c.once)),
+            flows,
+            _flows(c.once),
             rev,
             f"{_num(c.lag)} {scn.period}s",
             "yes" if c.divisible else "no",
@@ -100,16 +113,17 @@ def render_scenario(scn: Scenario, console: Console) -> None:
     console.print(conc)
 
     if scn.parameters:
-        params = Table(title="Parameters", title_justify="left")
-        for col in ("name", "value", "range", "unit", "source"):
-            params.add_column(col, overflow="fold")
+        params = FitTable(title="Parameters", wide=wide, markup=False)
+        params.add_column("name", key=True)
+        for col in ("value", "range", "unit", "source"):
+            params.add_column(col)
         for name, p in scn.parameters.items():
             rng = f"[{p.range[0]:g}, {p.range[1]:g}]" if p.range else "-"
-            params.add_row(name, f"{p.value:g}", rng, escape(p.unit or ""), escape(p.source or ""))
+            params.add_row(name, f"{p.value:g}", rng, p.unit or "", p.source or "")
         console.print(params)
 
     for name, steps in scn.iter_schedules():
-        console.print(timeline_table(scn, steps, f"Schedule {name!r}"))
+        console.print(timeline_table(scn, steps, f"Schedule {name!r}", wide=wide))
     if not scn.schedule_names:
         console.print("[dim]No schedule yet: `detente design` can find the fastest self-enforcing one.[/]")
 
@@ -119,6 +133,8 @@ def render_check(
     report: EnforcementReport,
     console: Console,
     tipping: Sequence[TippingPoint] | None = None,
+    *,
+    wide: bool = False,
 ) -> None:
     """One table per party (period, comply, deviate, slack, plan), the verdict and the reasons."""
     p = report.period_label
@@ -129,14 +145,14 @@ def render_check(
         else Text("NOT SELF-ENFORCING", style="bold red")
     )
     parts: list[Any] = []
-    part = Table.grid(padding=(0, 2))
-    part.add_row(Text("participation", style="bold"), *(f"{k} {v:.4g}" for k, v in report.participation.items()))
+    part = Text("participation", style="bold")
+    part.append("  " + "  ".join(f"{k} {v:.4g}" for k, v in report.participation.items()), style="")
     parts.append(part)
     for party in report.participation:
         rows = [c for c in report.constraints if c.party == party]
-        table = Table(title=f"{party}: comply or deviate", title_justify="left")
+        table = FitTable(title=f"{party}: comply or deviate", wide=wide, markup=False)
         for col in (p, "comply", "deviate", "slack", "plan", "seen", "response"):
-            table.add_column(col, justify="right" if col not in ("plan",) else "left")
+            table.add_column(col, justify="right" if col not in ("plan",) else "left", key=col == p)
         for c in rows:
             style = "red" if c.violated else ""
             table.add_row(
@@ -152,8 +168,8 @@ def render_check(
             table.caption = f"{party} has no step it could withhold or undo"
         parts.append(table)
     if report.leverage is not None:
-        lev = Table(title="Exposure and leverage", title_justify="left")
-        lev.add_column(p, justify="right")
+        lev = FitTable(title="Exposure and leverage", wide=wide, markup=False)
+        lev.add_column(p, justify="right", key=True)
         for party in report.participation:
             lev.add_column(f"{party} exposure", justify="right")
             lev.add_column(f"{party} leverage", justify="right")
@@ -179,34 +195,39 @@ def render_check(
         else:
             reasons.append(Text("• No parameter flips the verdict within its range.", style="dim"))
     parts.append(Group(*reasons))
-    console.print(Panel(Group(*parts), title=Text(f"{title}: ") + verdict, title_align="left"))
+    console.print(Panel(Group(*parts), title=Text(f"{title}: ") + verdict, title_align="left", expand=False))
 
 
-def _fmt_ci(stat: dict[str, Any]) -> str:
+def _fmt_ci(stat: dict[str, Any], *, percent: bool = False) -> str:
     if stat.get("mean") is None:
         return "-"
     lo, hi = stat["ci95"]
+    if percent:
+        return f"{stat['mean']:.1%} [{lo:.1%}, {hi:.1%}]"
     return f"{stat['mean']:.4g} [{lo:.4g}, {hi:.4g}]"
 
 
-def render_simulation(scn: Scenario, summary: dict[str, Any], console: Console) -> None:
+def render_simulation(scn: Scenario, summary: dict[str, Any], console: Console, *, wide: bool = False) -> None:
     """Per-party outcomes with 95 % confidence intervals, crisis and completion rates."""
-    table = Table(
-        title=f"{summary['episodes']:,} episodes, {summary['horizon']} {scn.period}s, seed {summary['seed']}",
-        title_justify="left",
+    table = FitTable(
+        title=f"{plural(summary['episodes'], 'episode')}, {plural(summary['horizon'], scn.period)}, "
+        f"seed {summary['seed']}",
+        wide=wide,
+        markup=False,
     )
     against = "no_deal" in summary
-    cols = ["party", "strategy", "value (95% CI)"] + (["value vs no deal (95% CI)"] if against else [])
+    table.add_column("party", key=True)
+    cols = ["strategy", "value (95% CI)"] + (["value vs no deal (95% CI)"] if against else [])
     for col in (*cols, "package in force", "first to breach"):
         table.add_column(col)
     for pid, row in summary["parties"].items():
         vs = [_fmt_ci(row["value_vs_no_deal"])] if against else []
         table.add_row(
             pid,
-            escape(row["strategy"]),
+            row["strategy"],
             _fmt_ci(row["value"]),
             *vs,
-            _fmt_ci(row["package_in_force"]),
+            _fmt_ci(row["package_in_force"], percent=True),
             f"{row['first_breach_share']:.1%}",
         )
     console.print(table)
@@ -233,18 +254,30 @@ def render_simulation(scn: Scenario, summary: dict[str, Any], console: Console) 
     console.print("\n".join(lines))
 
 
-def render_tournament(payload: dict[str, Any], console: Console) -> None:
-    """The outcome matrix: each cell shows both sides' mean values and the crisis rate."""
+def render_tournament(payload: dict[str, Any], console: Console, *, wide: bool = False) -> None:
+    """The outcome matrix: each cell shows both sides' mean values and the crisis rate.
+
+    When the matrix does not fit the terminal it is printed in long format instead: one line
+    per pairing (``--wide`` keeps the matrix).
+    """
     a, b = payload["sides"]
-    title = f"Tournament ({payload['episodes']:,} episodes per pairing"
+    title = f"Tournament ({plural(payload['episodes'], 'episode')} per pairing"
     title += f", schedule {payload['schedule']!r})" if payload.get("schedule") else ")"
-    table = Table(title=title, title_justify="left", show_lines=True)
-    table.add_column(f"{a} \\ {b}", style="bold")
+    table = FitTable(title=title, show_lines=True, wide=wide, markup=False)
+    table.add_column(f"{a} \\ {b}", style="bold", key=True)
     for col in payload["columns"]:
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", key=True)
+    long = FitTable(title=title, wide=wide, markup=False)
+    long.add_column(f"{a} plays", style="bold", key=True)
+    long.add_column(f"{b} plays", key=True)
+    long.add_column(f"value to {a} / {b}", justify="right")
+    against = bool(payload.get("value_vs_no_deal"))
+    if against:
+        long.add_column("vs no deal", justify="right")
+    long.add_column("crisis", justify="right")
     for r, row in enumerate(payload["rows"]):
         cells = []
-        for c in range(len(payload["columns"])):
+        for c, col in enumerate(payload["columns"]):
             va = payload["value"][a][r][c]
             vb = payload["value"][b][r][c]
             crisis = payload["crisis_rate"][r][c]
@@ -256,8 +289,12 @@ def render_tournament(payload: dict[str, Any], console: Console) -> None:
             if crisis > 0:
                 cell += f"\ncrisis {crisis:.0%}"
             cells.append(cell)
+            versus = [f"{payload['value_vs_no_deal'][a][r][c]:+.3g} / {payload['value_vs_no_deal'][b][r][c]:+.3g}"]
+            long.add_row(row, col, f"{va:.3g} / {vb:.3g}", *(versus if against else []), f"{crisis:.0%}")
         table.add_row(row, *cells)
     table.caption = f"cells: mean value to {a} / to {b}"
+    long.caption = "crisis: share of episodes that ended in crisis"
+    table.narrow = long
     console.print(table)
     if payload.get("value_vs_no_deal"):
         nd = payload["no_deal_value"]
@@ -269,11 +306,49 @@ def render_tournament(payload: dict[str, Any], console: Console) -> None:
         )
 
 
-def render_classic_tournament(payload: dict[str, Any], console: Console) -> None:
+def render_match(data: dict[str, Any], console: Console, *, wide: bool = False) -> None:
+    """A classic match: the scores, then a table of score, score per turn and cooperation per player."""
+    a, b = data["players"]
+    scores = data["scores"]
+    game = data.get("game") or {}
+    reps = int(data.get("repetitions", 1))
+    console.print(
+        Text.assemble(
+            (a, "bold"),
+            " vs ",
+            (b, "bold"),
+            f", {plural(int(data.get('turns', 0)), 'turn')}, noise {float(data.get('noise', 0.0)):g}: "
+            f"scores {scores[0]:g} - {scores[1]:g}",
+        )
+    )
+    table = FitTable(wide=wide, markup=False)
+    table.add_column("", key=True, style="bold")
+    table.add_column(a, justify="right", key=True)
+    table.add_column(b, justify="right", key=True)
+    table.add_row("total score" if reps == 1 else "mean total score", f"{scores[0]:g}", f"{scores[1]:g}")
+    per_turn = data.get("per_turn") or []
+    if len(per_turn) == 2:
+        table.add_row("score per turn", *(_mean_ci(s) for s in per_turn))
+    coop = data.get("cooperation_rate") or []
+    if len(coop) == 2:
+        table.add_row("cooperation", *(f"{float(c):.1%}" for c in coop))
+    console.print(table)
+    if game:
+        payoffs = ", ".join(f"{k} {game[k]:g}" for k in ("R", "S", "T", "P") if k in game)
+        console.print(f"{game.get('name', 'game')} ({payoffs}); {plural(reps, 'repetition')}")
+
+
+def _mean_ci(stat: dict[str, Any]) -> str:
+    lo, hi = (stat.get("ci95") or [None, None])[:2]
+    text = f"{stat['mean']:.4g}"
+    return text if lo is None or hi is None else f"{text} [{lo:.4g}, {hi:.4g}]"
+
+
+def render_classic_tournament(payload: dict[str, Any], console: Console, *, wide: bool = False) -> None:
     """Ranking of a classic round robin."""
-    table = Table(title="Round robin", title_justify="left")
-    table.add_column("rank", justify="right")
-    table.add_column("strategy")
+    table = FitTable(title="Round robin", wide=wide, markup=False)
+    table.add_column("rank", justify="right", key=True)
+    table.add_column("strategy", key=True)
     table.add_column("mean score per turn", justify="right")
     ranking = payload.get("ranking") or []
     means = payload.get("mean_scores") or {}

@@ -10,7 +10,8 @@ Tables (schema version 1):
 - ``runs``: one row per run with its provenance: kind, scenario name, content hash and full
   data (JSON), the run's specification (analyses, parameters and their ranges, sampling) and its
   hash, seed, number of points, package version, executor and workers, host, creation and
-  finish times, total compute seconds, status (``running``, ``done`` or ``failed``).
+  finish times, total compute seconds, status (``running``, ``interrupted`` (stopped by Ctrl-C;
+  ``--resume`` continues it), ``done`` or ``failed``).
 - ``plan``: every sample point of a run (its parameter values), written when the run is
   created, so a resumed run uses exactly the same points.
 - ``points``: one row per completed point: its outputs (JSON), the seconds it took, the worker
@@ -23,11 +24,22 @@ any moment (even ``kill -9``) loses at most the points of the batch it had not c
 those are simply computed again on ``--resume``. Nothing is ever deleted or rewritten, except a
 run's status and time.
 
-Concurrency: DuckDB lets one process at a time open a file. The store is therefore opened only
-for the few milliseconds each write or query takes (a sweep flushes its points about once a
-second), and a process that finds it locked retries for ``timeout`` seconds
-(``DETENTE_STORE_TIMEOUT``, default 10) before failing with a message that names the process
-holding the lock; it never touches the file in that case.
+Concurrency, by construction: every process takes an exclusive ``flock`` on the lock file beside
+the store (``runs.duckdb.lock``) before DuckDB opens the database, and releases it only after
+DuckDB has closed it, so at most one process has the file open at any moment, whether it reads
+or writes. The store is opened only for the few milliseconds each write or query takes (a sweep
+flushes its points about once a second); a process that finds it locked retries for ``timeout``
+seconds (``DETENTE_STORE_TIMEOUT``, default 10) before failing with a clear message, and never
+touches the file in that case. Readers open the database read-only, so a store on a read-only
+file or directory can be listed and shown. While a write is in progress, Ctrl-C is held back
+until it has committed, so a transaction (a batch of points, or a run with its whole sample
+plan) is stored entirely or not at all.
+
+Seeds: any whole number in [0, 2**64) is stored losslessly: the 64-bit ``seed`` column holds
+seeds from 2**63 up in two's complement (seeds are never negative, so reading back is
+unambiguous); other seeds are refused before anything is stored.
+
+A store damaged inside its data blocks gives a message naming the file, not an internal error.
 """
 
 from __future__ import annotations
@@ -47,6 +59,7 @@ from typing import Any
 
 from .. import __version__
 from ..core.errors import UsageError, did_you_mean
+from .locking import held_sigint, locked_error, store_lock
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -141,6 +154,34 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+#: Seeds are whole numbers in [0, 2**64) (a NumPy SeedSequence takes any; a store keeps 64 bits).
+SEED_LIMIT = 2**64
+
+
+def check_store_seed(seed: int | None) -> int | None:
+    """``seed`` when it is None or a whole number in 0 .. 2**64 - 1; else a UsageError."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise UsageError(f"--seed must be a whole number between 0 and 2**64 - 1, found {seed!r}")
+    return seed
+
+
+def _seed_to_column(seed: int | None) -> int | None:
+    """A seed in [0, 2**64) as the signed 64-bit ``seed`` column (two's complement above 2**63 - 1)."""
+    seed = check_store_seed(seed)
+    if seed is None:
+        return None
+    return seed - SEED_LIMIT if seed >= 2**63 else seed
+
+
+def _seed_from_column(value: int | None) -> int | None:
+    """The inverse of :func:`_seed_to_column` (seeds are never negative, so this is lossless)."""
+    if value is None:
+        return None
+    return int(value) + SEED_LIMIT if value < 0 else int(value)
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """A run's row in ``runs`` plus its number of completed points."""
@@ -206,8 +247,15 @@ class RunStore:
     # ---------------------------------------------------------------- connection
 
     @contextmanager
-    def connect(self, *, create: bool = True) -> Iterator[Any]:
-        """An open connection, retrying while another process holds the lock."""
+    def connect(self, *, create: bool = True, write: bool = True) -> Iterator[Any]:
+        """An open connection, held under the store's lock file (see the module docstring).
+
+        ``write=False`` opens the database read-only (a read-only file or directory can be
+        read). Every DuckDB error raised inside the block becomes a UsageError naming the
+        store (a damaged file), and an interrupted query becomes a KeyboardInterrupt. While a
+        connection that writes is open, Ctrl-C is held back until it is closed, so that a
+        transaction is never cut in half.
+        """
         import duckdb
 
         if self.path.is_dir():
@@ -215,18 +263,50 @@ class RunStore:
                 f"run store {self.path}: is a directory; give a file path, e.g. {self.path / 'runs.duckdb'}"
             )
         if not self.path.exists():
-            if not create:
+            if not create or not write:
                 raise UsageError(f"run store {self.path}: no such file (no run has been stored there yet)")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise UsageError(f"run store {self.path}: cannot create its directory ({exc.strerror})") from None
         deadline = time.monotonic() + self.timeout
+        with held_sigint(write), store_lock(self.path, deadline, self.timeout, write=write):
+            con = self._open(deadline, write)
+            try:
+                if write and not self._ready:
+                    self._init_schema(con)
+                    self._ready = True
+                elif not write:
+                    self._check_schema(con)
+                yield con
+            except duckdb.Error as exc:
+                if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower():
+                    raise KeyboardInterrupt from None
+                raise self._damaged(exc) from None
+            except RuntimeError as exc:  # DuckDB reports an interrupted query as a RuntimeError
+                if "interrupted" in str(exc).lower():
+                    raise KeyboardInterrupt from None
+                raise
+            finally:
+                con.close()
+
+    def _damaged(self, exc: BaseException) -> UsageError:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return UsageError(
+            f"run store {self.path}: damaged or unreadable ({first}); use another store with --store PATH, "
+            "or restore this file from a copy"
+        )
+
+    def _open(self, deadline: float, write: bool) -> Any:
+        """``duckdb.connect``, retrying while a process outside detente holds DuckDB's own lock."""
+        import duckdb
+
         delay = 0.02
         while True:
             try:
-                con = duckdb.connect(str(self.path))
-                break
+                con = duckdb.connect(str(self.path), read_only=not write)
+                con.execute("SET enable_progress_bar = false")  # no bar of DuckDB's on the terminal
+                return con
             except duckdb.IOException as exc:
                 text = str(exc)
                 if "not a valid duckdb" in text.lower():
@@ -239,22 +319,28 @@ class RunStore:
                 if time.monotonic() >= deadline:
                     holder = re.search(r"PID (\d+)", text)
                     who = f" (process {holder.group(1)})" if holder else ""
-                    raise UsageError(
-                        f"run store {self.path} is locked by another process{who}; waited {self.timeout:g} s. "
-                        "Wait for it to finish, or use another store with --store PATH "
-                        "(DETENTE_STORE_TIMEOUT sets the wait). Nothing was written."
-                    ) from None
+                    raise locked_error(self.path, self.timeout, who) from None
                 time.sleep(delay)
                 delay = min(delay * 1.5, 0.25)
             except duckdb.Error as exc:
                 raise UsageError(f"run store {self.path}: not a detente run store, or damaged ({exc})") from None
+
+    def _check_schema(self, con: Any) -> None:
+        """Refuse a DuckDB file that is not a run store of this schema version (reading only)."""
+        import duckdb
+
         try:
-            if not self._ready:
-                self._init_schema(con)
-                self._ready = True
-            yield con
-        finally:
-            con.close()
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            if not {"meta", "runs", "plan", "points", "results"} <= tables:
+                raise UsageError(f"run store {self.path}: a DuckDB file, but not a detente run store")
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except duckdb.Error as exc:
+            raise self._damaged(exc) from None
+        if row is not None and row[0] != SCHEMA_VERSION:
+            raise UsageError(
+                f"run store {self.path} has schema version {row[0]}; this detente reads version "
+                f"{SCHEMA_VERSION}. Use another store with --store PATH."
+            )
 
     def _init_schema(self, con: Any) -> None:
         import duckdb
@@ -288,14 +374,15 @@ class RunStore:
         spec: Mapping[str, Any],
         spec_hash: str,
         parameters: Sequence[str],
-        plan: Sequence[Sequence[float]],
+        plan: Sequence[Sequence[float]] | Any,
         seed: int | None,
         executor: str | None = None,
         workers: int | None = None,
     ) -> None:
         """Record a new run and its sample plan (one transaction). Raises UsageError when a
-        run of that id exists already."""
+        run of that id exists already, or when ``seed`` is outside [0, 2**64)."""
         check_run_id(run_id)
+        check_store_seed(seed)
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -315,7 +402,7 @@ class RunStore:
                         _dumps(spec),
                         spec_hash,
                         _dumps(list(parameters)),
-                        seed,
+                        _seed_to_column(seed),
                         len(plan),
                         __version__,
                         executor,
@@ -325,10 +412,7 @@ class RunStore:
                     ],
                 )
                 if len(plan):
-                    con.execute(
-                        "INSERT INTO plan SELECT ?, unnest(?::INTEGER[]), unnest(?::DOUBLE[][])",
-                        [run_id, list(range(len(plan))), [[float(v) for v in row] for row in plan]],
-                    )
+                    _insert_plan(con, run_id, plan)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -360,7 +444,8 @@ class RunStore:
                 raise
 
     def finish_run(self, run_id: str, status: str, seconds: float) -> None:
-        """Set a run's status (``done``, ``failed`` or ``running``) and add ``seconds`` to its time."""
+        """Set a run's status (``done``, ``failed``, ``interrupted`` or ``running``) and add ``seconds`` to
+        its time."""
         with self.connect() as con:
             con.execute(
                 "UPDATE runs SET status = ?, finished = ?, seconds = coalesce(seconds, 0) + ? WHERE run_id = ?",
@@ -397,7 +482,7 @@ class RunStore:
             spec=json.loads(row[4]),
             spec_hash=row[5],
             parameters=json.loads(row[6]),
-            seed=row[7],
+            seed=_seed_from_column(row[7]),
             points=int(row[8]),
             version=row[9],
             executor=row[10],
@@ -411,20 +496,20 @@ class RunStore:
         )
 
     def info(self, run_id: str) -> RunInfo:
-        with self.connect(create=False) as con:
+        with self.connect(write=False) as con:
             return self._info(con, run_id)
 
     def exists(self, run_id: str) -> bool:
         if not self.path.exists():
             return False
-        with self.connect() as con:
+        with self.connect(write=False) as con:
             return con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone() is not None
 
     def latest_incomplete(self, spec_hash: str) -> str | None:
         """The most recent run with this specification that has points left, if any."""
         if not self.path.exists():
             return None
-        with self.connect() as con:
+        with self.connect(write=False) as con:
             row = con.execute(
                 "SELECT run_id FROM runs r WHERE spec_hash = ? AND points > "
                 "(SELECT count(*) FROM points p WHERE p.run_id = r.run_id) ORDER BY created DESC LIMIT 1",
@@ -433,11 +518,11 @@ class RunStore:
         return None if row is None else str(row[0])
 
     def done_points(self, run_id: str) -> set[int]:
-        with self.connect() as con:
+        with self.connect(write=False) as con:
             return {int(r[0]) for r in con.execute("SELECT point FROM points WHERE run_id = ?", [run_id]).fetchall()}
 
     def plan(self, run_id: str) -> list[list[float]]:
-        with self.connect() as con:
+        with self.connect(write=False) as con:
             return [
                 list(r[0])
                 for r in con.execute("SELECT params FROM plan WHERE run_id = ? ORDER BY point", [run_id]).fetchall()
@@ -447,7 +532,7 @@ class RunStore:
         """The most recent runs first, with their completed points."""
         if not self.path.exists():
             return []
-        with self.connect() as con:
+        with self.connect(write=False) as con:
             rows = con.execute(
                 "SELECT run_id, kind, scenario, points, (SELECT count(*) FROM points p WHERE p.run_id = r.run_id), "
                 "status, created, seconds FROM runs r ORDER BY created DESC, run_id LIMIT ?",
@@ -469,7 +554,7 @@ class RunStore:
 
     def rows(self, run_id: str) -> list[dict[str, Any]]:
         """Completed points in sample order: ``{"point", "params", "outputs"}``."""
-        with self.connect(create=False) as con:
+        with self.connect(write=False) as con:
             info = self._info(con, run_id)
             data = con.execute(
                 "SELECT p.point, pl.params, p.outputs FROM points p JOIN plan pl "
@@ -483,7 +568,7 @@ class RunStore:
         ]
 
     def results(self, run_id: str) -> dict[str, Any]:
-        with self.connect(create=False) as con:
+        with self.connect(write=False) as con:
             self._info(con, run_id)
             data = con.execute("SELECT key, value FROM results WHERE run_id = ? ORDER BY key", [run_id]).fetchall()
         return {k: json.loads(v) for k, v in data}
@@ -536,6 +621,25 @@ class RunStore:
         finally:
             con.close()
         return len(rows)
+
+
+def _insert_plan(con: Any, run_id: str, plan: Any) -> None:
+    """Insert a sample plan (rows of parameter values, a list or an array) column by column from
+    NumPy arrays: a million points of 28 parameters take seconds, not minutes, and no Python
+    float is made per value."""
+    import numpy as np
+
+    matrix = np.asarray(plan, dtype=float)
+    matrix = matrix.reshape(len(matrix), -1)
+    columns: dict[str, Any] = {"point": np.arange(len(matrix), dtype=np.int32)}
+    for j in range(matrix.shape[1]):
+        columns[f"c{j}"] = np.ascontiguousarray(matrix[:, j])
+    values = "[" + ", ".join(f"c{j}" for j in range(matrix.shape[1])) + "]::DOUBLE[]"
+    con.register("detente_plan_in", columns)
+    try:
+        con.execute(f"INSERT INTO plan SELECT ?, point, {values} FROM detente_plan_in", [run_id])
+    finally:
+        con.unregister("detente_plan_in")
 
 
 def _quote(name: str) -> str:

@@ -12,6 +12,9 @@ state.
   ``concurrent.futures`` process pool started with ``forkserver`` (a plain ``fork`` would copy
   the progress bar's thread and locks into the children). The pool lives as long as the
   executor, across tasks; each chunk carries its task's pickle, which a worker unpickles once.
+  Its workers ignore Ctrl-C (the sweep handles it) and end as soon as the sweep's process ends,
+  even by ``kill -9`` (:func:`_die_with`); the fork server and the resource tracker then end
+  by themselves, as their last clients are gone.
 - :class:`DaskExecutor` runs on ``dask.distributed``: on the cluster whose scheduler is at
   ``scheduler`` (``tcp://HOST:PORT``), or, without one, on a ``LocalCluster`` of ``workers``
   single-threaded worker processes listening on the loopback interface only. The task is
@@ -27,6 +30,7 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -85,6 +89,50 @@ class Executor(Protocol):
 _TASK: tuple[str, Any] | None = None
 
 
+def _die_with(parent: int) -> None:
+    """Pool worker initializer: end this worker as soon as process ``parent`` (the sweep) ends,
+    however it ends (even ``kill -9``), and leave Ctrl-C to the parent.
+
+    A watcher thread waits on a pidfd of the parent (Linux 5.3+; elsewhere it polls the parent's
+    existence every 0.2 s) and then kills this process. The parent-death signal of ``prctl``
+    would not do: a forkserver worker's parent is the fork server, not the sweep. Without the
+    watcher, a worker of a killed sweep would wait for work forever (it holds the task queue's
+    pipe open itself), and with it the resource tracker."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def kill_self() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    try:
+        fd = os.pidfd_open(parent)
+    except ProcessLookupError:
+        kill_self()
+        return
+    except (AttributeError, OSError):  # pragma: no cover - no pidfd (not Linux, or an old kernel)
+        fd = -1
+
+    def watch() -> None:
+        if fd >= 0:
+            import select
+
+            select.select([fd], [], [])  # readable once the parent has ended
+        else:  # pragma: no cover - see above
+            while True:
+                time.sleep(0.2)
+                try:
+                    os.kill(parent, 0)
+                except ProcessLookupError:
+                    break
+                if os.getppid() == 1:
+                    break
+        kill_self()
+
+    threading.Thread(target=watch, name="detente-parent-watch", daemon=True).start()
+
+
 def _run_pooled(digest: str, blob: bytes, chunk: Chunk) -> list[PointResult]:
     """Run ``chunk`` of the task pickled in ``blob`` (unpickled once per worker and task)."""
     global _TASK
@@ -141,7 +189,12 @@ class LocalExecutor:
             from concurrent.futures import ProcessPoolExecutor
 
             method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context(method))
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=mp.get_context(method),
+                initializer=_die_with,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def close(self) -> None:

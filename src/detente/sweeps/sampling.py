@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..core.errors import UsageError, did_you_mean
-from ..core.limits import MAX_SWEEP_POINTS
+from ..core.limits import MAX_SEED, MAX_SWEEP_POINTS
 from ..core.scenario import Scenario
 
 __all__ = [
@@ -50,7 +50,8 @@ FloatArray = NDArray[np.float64]
 Method = Literal["grid", "random", "lhs", "sobol"]
 #: Sampling methods, as named on the command line.
 METHODS: tuple[str, ...] = ("lhs", "sobol", "random", "grid")
-#: More sample points than this are refused (a grid over many parameters explodes).
+#: The most points a sweep may have, whatever the method (a grid's points are the product of its
+#: levels): more are refused before anything is sampled or allocated (docs/limits.md).
 MAX_POINTS = MAX_SWEEP_POINTS
 #: Tag mixed into the sampler's seed so that it is independent of the per-point seeds.
 SAMPLER_TAG = 0x5EED5A17
@@ -68,8 +69,8 @@ def point_seed(seed: int, index: int) -> int:
 
 
 def check_seed(seed: int) -> int:
-    """``seed`` when it is a whole number in 0 .. 2**63 - 1 (it is stored as a BIGINT)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**63:
+    """``seed`` when it is a whole number in 0 .. MAX_SEED (2**63 - 1, as on the command line)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) <= MAX_SEED:
         raise UsageError(f"--seed must be a whole number between 0 and 2**63 - 1, found {seed!r}")
     return int(seed)
 
@@ -170,29 +171,52 @@ class ParameterSpace:
             out[:, j] = x + 0.0  # no negative zero from rounding -0.3
         return out
 
-    def grid(self, levels: int) -> FloatArray:
-        """Every combination of ``levels`` evenly spaced values per parameter, ``[n, d]``."""
-        if levels < 1:
+    def grid_axes(self, levels: int) -> list[FloatArray]:
+        """The values of each parameter in a grid of ``levels`` levels: ``levels`` evenly spaced
+        values over its range (its best value when ``levels`` is 1), or for an integer parameter
+        the distinct whole values nearest to them (every whole value when there are no more
+        than ``levels``). The number of values is computed first, so the range itself is never
+        enumerated, and a grid of more than :data:`MAX_POINTS` points is refused before any
+        value is made."""
+        if isinstance(levels, bool) or not isinstance(levels, int | np.integer) or levels < 1:
             raise UsageError(f"a grid needs at least 1 level per parameter, found {levels}")
-        axes = []
+        levels = int(levels)
+        sizes: list[int] = []
         for j in range(self.dim):
             if self.integer[j]:
-                whole = np.arange(math.ceil(self.lows[j]), math.floor(self.highs[j]) + 1, dtype=float)
-                if levels < whole.size:
-                    whole = np.unique(np.rint(np.linspace(whole[0], whole[-1], levels)))
-                axes.append(whole)
+                whole = math.floor(self.highs[j]) - math.ceil(self.lows[j]) + 1
+                sizes.append(min(levels, whole))
             else:
-                axes.append(
-                    np.linspace(self.lows[j], self.highs[j], levels) if levels > 1 else np.array([self.best[j]])
-                )
-        total = math.prod(a.size for a in axes)
+                sizes.append(levels)
+        total = math.prod(sizes)
         if total > MAX_POINTS:
             raise UsageError(
-                f"a grid of {levels} levels over {self.dim} parameters has {total:,} points (at most "
-                f"{MAX_POINTS:,}); vary fewer parameters (--param) or use --method lhs"
+                f"a grid of {levels:,} levels over {self.dim} parameter{'s' if self.dim != 1 else ''} has "
+                f"{total:,} points, more than the limit of {MAX_POINTS:,} sweep points; use fewer levels "
+                "(--samples), vary fewer parameters (--param), or use --method lhs"
             )
+        axes: list[FloatArray] = []
+        for j in range(self.dim):
+            if self.integer[j]:
+                lo, hi = math.ceil(self.lows[j]), math.floor(self.highs[j])
+                if hi - lo + 1 <= levels:
+                    axes.append(np.arange(lo, hi + 1, dtype=float))
+                else:
+                    axes.append(np.unique(np.rint(np.linspace(float(lo), float(hi), levels))))
+            elif levels > 1:
+                axes.append(np.linspace(self.lows[j], self.highs[j], levels))
+            else:
+                axes.append(np.array([self.best[j]]))
+        return axes
+
+    def grid(self, levels: int) -> FloatArray:
+        """Every combination of the :meth:`grid_axes` values, ``[n, d]`` (the last parameter
+        varies fastest)."""
+        axes = self.grid_axes(levels)
+        if not axes:
+            return np.zeros((1, 0))
         mesh = np.meshgrid(*axes, indexing="ij")
-        return np.stack([m.ravel() for m in mesh], axis=1) if axes else np.zeros((1, 0))
+        return np.stack([m.ravel() for m in mesh], axis=1)
 
     def points(self, matrix: FloatArray) -> list[dict[str, float]]:
         """Rows of ``matrix`` as parameter overrides (``{"leakage": 0.43, ...}``)."""
@@ -219,8 +243,8 @@ def unit_sample(method: str, n: int, dim: int, seed: int) -> FloatArray:
 
     if n < 1:
         raise UsageError(f"--samples must be at least 1, found {n}")
-    if n * max(dim, 1) > MAX_POINTS * 8:
-        raise UsageError(f"{n:,} samples over {dim} parameters is too many")
+    if n > MAX_POINTS:
+        raise UsageError(f"--samples {n:,}: more than the limit of {MAX_POINTS:,} sweep points")
     rng = np.random.default_rng(sampler_seed(seed))
     if method == "random":
         return rng.random((n, dim))

@@ -170,7 +170,7 @@ def sensitivity(
     ``samples`` is Saltelli's base size N for Sobol and the number of trajectories for Morris
     (``samples * (d + 1)`` evaluations, on a ``levels``-level grid).
     """
-    from .claims import compile_expression, env_from_rows
+    from .language import compile_expression, env_from_rows
     from .sweep import evaluate_points, run_sweep
 
     if method not in SENSITIVITY_METHODS:

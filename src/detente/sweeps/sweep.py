@@ -19,7 +19,13 @@ counts, and a resumed run equals an uninterrupted one.
 Resuming: a run's specification (scenario hash, analyses, parameter space, sample matrix size,
 seed and sampling options) is hashed; ``resume=True`` continues the run of that id (or, without
 an id, the latest unfinished run with the same hash), computing only the points not yet stored.
-The stored sample plan is used, so the points are exactly those of the first session.
+The stored sample plan is used, so the points are exactly those of the first session. Before a
+run is marked done, the points the store holds are read back and any missing point is computed
+again; so ``--resume`` also repairs a run marked done that lacks points.
+
+Ctrl-C: the run is marked ``interrupted`` and :class:`SweepInterrupted` carries its id only when
+the run and its whole sample plan were committed (writes to the store finish before Ctrl-C
+takes effect); otherwise its ``run_id`` is None and there is nothing to resume.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +55,7 @@ __all__ = [
     "SweepInterrupted",
     "SweepResult",
     "analysis_calls",
+    "common_point_seed",
     "evaluate_points",
     "run_sweep",
     "sweep",
@@ -60,10 +68,13 @@ FLUSH_SECONDS = 1.0
 CHUNK_SECONDS = 0.25
 #: ... and every worker gets at least this many chunks, so that the last ones even out.
 CHUNKS_PER_WORKER = 8
+#: After a run, points the store does not hold are computed again at most this many times.
+VERIFY_ROUNDS = 3
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sweep: completed points are stored; ``run_id`` names the run to resume."""
+    """Ctrl-C during a sweep. ``run_id`` names the run to resume (its completed points are
+    stored), or is None when the run was not yet stored (nothing to resume)."""
 
     def __init__(self, run_id: str | None) -> None:
         super().__init__(run_id)
@@ -157,15 +168,19 @@ def run_sweep(
     resume: bool = False,
     progress: Callable[[int, int], None] | None = None,
     extra: Mapping[str, Any] | None = None,
+    common_seed: bool = False,
 ) -> SweepResult:
     """Evaluate ``calls`` at every row of ``matrix`` (parameter values in ``space.names`` order).
 
     With a ``store`` the run is recorded (with ``run_id``, or a new id) and points are written as
     they complete; ``resume`` continues a stored run. Without one, nothing is written and rows
     are kept in memory. ``executor`` defaults to this process. ``progress(done, total)`` is
-    called as chunks complete.
+    called as chunks complete. ``common_seed``: every point uses the seed
+    :func:`common_seed` ``(seed)`` (common random numbers: simulated outputs differ between
+    points because of the parameters, not because of the episodes' random draws).
     """
     from ..store.duckdb import check_run_id, new_run_id
+    from ..store.locking import held_sigint
     from .executors import LocalExecutor
 
     started = time.perf_counter()
@@ -180,45 +195,46 @@ def run_sweep(
         "seed": seed,
         **dict(extra or {}),
     }
+    if common_seed:
+        spec["common_seed"] = True
     spec_hash = _spec_hash(scenario, spec)
     done: set[int] = set()
-    if store is not None:
-        if resume:
-            if run_id is None:
-                run_id = store.latest_incomplete(spec_hash)
-                if run_id is None:
-                    raise UsageError(
-                        f"--resume: no unfinished {kind} with these settings in {store.path}; give its --run-id "
-                        "(list runs with: detente runs)"
+    # ``stored`` becomes the run's id once the run and its whole plan are committed in the store:
+    # only then can an interrupted run be continued with --resume
+    stored: str | None = None
+    try:
+        if store is not None:
+            if resume:
+                run_id = stored = _resumable(store, run_id, kind, spec_hash, scenario, spec, space, matrix)
+                done = store.done_points(run_id)
+            else:
+                run_id = check_run_id(run_id) if run_id else new_run_id(kind)
+                with held_sigint():  # Ctrl-C takes effect once we know whether the run was stored
+                    store.create_run(
+                        run_id,
+                        kind=kind,
+                        scenario=scenario,
+                        spec=spec,
+                        spec_hash=spec_hash,
+                        parameters=space.names,
+                        plan=matrix,
+                        seed=seed,
+                        executor=getattr(executor, "name", "local"),
+                        workers=getattr(executor, "workers", 1),
                     )
-            info = store.info(check_run_id(run_id))
-            if info.spec_hash != spec_hash:
-                why = _difference(info, scenario, spec)
-                raise UsageError(
-                    f"--resume: run {run_id!r} was made with other settings ({why}); rerun with the same "
-                    "scenario, analysis, parameters, samples and seed, or start a new run"
-                )
-            stored = np.asarray(store.plan(run_id), dtype=float).reshape(n, space.dim)
-            if not np.array_equal(stored, matrix):
-                raise UsageError(f"--resume: the stored sample plan of {run_id!r} differs from this one's")
-            done = store.done_points(run_id)
-        else:
-            run_id = check_run_id(run_id) if run_id else new_run_id(kind)
-            store.create_run(
-                run_id,
-                kind=kind,
-                scenario=scenario,
-                spec=spec,
-                spec_hash=spec_hash,
-                parameters=space.names,
-                plan=matrix.tolist(),
-                seed=seed,
-                executor=getattr(executor, "name", "local"),
-                workers=getattr(executor, "workers", 1),
-            )
-    elif resume:
-        raise UsageError("--resume needs a run store")
-    task = PointTask(scenario, tuple(calls), space.names, seed)
+                    stored = run_id
+        elif resume:
+            raise UsageError("--resume needs a run store")
+    except KeyboardInterrupt:
+        if stored is not None:
+            with suppress(UsageError, KeyboardInterrupt):
+                store.finish_run(stored, "interrupted", time.perf_counter() - started)
+        raise SweepInterrupted(stored) from None
+    task = (
+        _FixedSeedTask(scenario, tuple(calls), space.names, common_point_seed(seed))
+        if common_seed
+        else PointTask(scenario, tuple(calls), space.names, seed)
+    )
     remaining = [i for i in range(n) if i not in done]
     memory: dict[int, dict[str, Any]] = {}
     buffer: list[tuple[int, dict[str, Any], float, str]] = []
@@ -242,41 +258,62 @@ def run_sweep(
                 memory[res[0]] = res[1]
             completed += 1
         if progress is not None:
-            progress(completed, n)
+            progress(min(completed, n), n)
         if time.monotonic() - last_flush >= FLUSH_SECONDS:
             flush()
+
+    def compute(indices: Sequence[int], ex: Any) -> None:
+        if not indices:
+            return
+        # probe: time two points here, then cut the rest into chunks of about CHUNK_SECONDS
+        probe = list(indices[:2])
+        probed = list(task.run_chunk([(i, matrix[i].tolist()) for i in probe]))
+        accept(probed)
+        per_point = max(min(r[2] for r in probed), 1e-5)
+        rest = list(indices[len(probe) :])
+        workers = max(1, int(getattr(ex, "workers", 1)))
+        per_worker = -(-len(rest) // (CHUNKS_PER_WORKER * workers)) if rest else 1
+        size = max(1, min(int(CHUNK_SECONDS / per_point), 2000, per_worker))
+        chunks = _chunks(rest, matrix, size)
+        if chunks:
+            for results in ex.run(task, chunks):
+                accept(results)
+        flush()
 
     own = executor is None
     ex = LocalExecutor(1) if own else executor
     status = "failed"
+    recomputed = 0
     try:
-        if remaining:
-            # probe: time two points here, then cut the rest into chunks of about CHUNK_SECONDS
-            probe = remaining[:2]
-            probed = list(task.run_chunk([(i, matrix[i].tolist()) for i in probe]))
-            accept(probed)
-            per_point = max(min(r[2] for r in probed), 1e-5)
-            rest = remaining[len(probe) :]
-            workers = max(1, int(getattr(ex, "workers", 1)))
-            per_worker = -(-len(rest) // (CHUNKS_PER_WORKER * workers)) if rest else 1
-            size = max(1, min(int(CHUNK_SECONDS / per_point), 2000, per_worker))
-            chunks = _chunks(rest, matrix, size)
-            if chunks:
-                for results in ex.run(task, chunks):
-                    accept(results)
-        flush()
+        compute(remaining, ex)
+        if store is not None:
+            # read back what the store holds: a point it does not have is computed again
+            for _attempt in range(VERIFY_ROUNDS):
+                missing = sorted(set(range(n)) - store.done_points(run_id))
+                if not missing:
+                    break
+                recomputed += len(missing)
+                compute(missing, ex)
+            else:
+                missing = sorted(set(range(n)) - store.done_points(run_id))
+                if missing:
+                    raise UsageError(
+                        f"run store {store.path}: {len(missing):,} points of run {run_id!r} were not kept after "
+                        f"{VERIFY_ROUNDS} attempts; continue with --run-id {run_id} --resume"
+                    )
         status = "done"
     except KeyboardInterrupt:
-        flush()
-        status = "running"
-        raise SweepInterrupted(run_id) from None
+        status = "interrupted"
+        with suppress(KeyboardInterrupt):
+            flush()
+        raise SweepInterrupted(stored) from None
     finally:
         if own:
             ex.close()
-        if store is not None and run_id is not None:
+        if store is not None and stored is not None:
             try:
-                store.finish_run(run_id, status, time.perf_counter() - started)
-            except UsageError:
+                store.finish_run(stored, status, time.perf_counter() - started)
+            except (UsageError, KeyboardInterrupt):
                 if status == "done":
                     raise
     if store is not None:
@@ -293,12 +330,58 @@ def run_sweep(
         parameters=space.names,
         calls=tuple(c.key for c in calls),
         points=n,
-        computed=len(remaining),
+        computed=len(remaining) + recomputed,
         reused=len(done),
         seconds=time.perf_counter() - started,
         seed=seed,
         extra=dict(extra or {}),
     )
+
+
+def common_point_seed(seed: int) -> int:
+    """The one episode seed of every point of a run with common random numbers (and of the
+    tipping-point scans of claims): the last 31-bit child of ``SeedSequence(seed)``."""
+    return point_seed(seed, 2**31 - 1)
+
+
+def _resumable(
+    store: Any,
+    run_id: str | None,
+    kind: str,
+    spec_hash: str,
+    scenario: Scenario,
+    spec: Mapping[str, Any],
+    space: ParameterSpace,
+    matrix: FloatArray,
+) -> str:
+    """The id of the stored run to continue, after checking that its settings and its whole
+    sample plan equal this one's."""
+    from ..store.duckdb import check_run_id
+
+    if run_id is None:
+        run_id = store.latest_incomplete(spec_hash)
+        if run_id is None:
+            raise UsageError(
+                f"--resume: no unfinished {kind} with these settings in {store.path}; give its --run-id "
+                "(list runs with: detente runs)"
+            )
+    info = store.info(check_run_id(run_id))
+    if info.spec_hash != spec_hash:
+        why = _difference(info, scenario, spec)
+        raise UsageError(
+            f"--resume: run {run_id!r} was made with other settings ({why}); rerun with the same "
+            "scenario, analysis, parameters, samples and seed, or start a new run"
+        )
+    plan = store.plan(run_id)
+    if len(plan) != len(matrix) or info.points != len(matrix):
+        raise UsageError(
+            f"--resume: run {run_id!r} in {store.path} has {len(plan):,} stored sample points where its "
+            f"settings give {len(matrix):,}; the store is damaged, start a new run"
+        )
+    stored = np.asarray(plan, dtype=float).reshape(len(matrix), space.dim)
+    if not np.array_equal(stored, matrix):
+        raise UsageError(f"--resume: the stored sample plan of {run_id!r} differs from this one's")
+    return str(run_id)
 
 
 def _difference(info: Any, scenario: Scenario, spec: Mapping[str, Any]) -> str:

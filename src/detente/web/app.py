@@ -90,6 +90,10 @@ def create_app(
     api.state.workers = workers
 
     install_handlers(api, lim.sync_timeout)
+    from .scenarios import scenario_from
+    from .zone_routes import register as register_zone
+
+    register_zone(api, scenario_from, lim.design_time_limit)  # before the /api catch-all of add_routes
     add_routes(api, lim, jobs, workers)
 
     hosts: frozenset[str] | None

@@ -385,9 +385,9 @@
       var box = $("claims-result");
       if (!r.claims) box.appendChild(el("p", { class: "unavailable", text: "Claims not available: " + r.claims_reason }));
       else {
-        var table = el("table", {}, [el("tr", {}, [el("th", { text: "claim" }), el("th", { text: "statement" }), el("th", { text: "holds in" }), el("th", { text: "95 %" })])]);
+        var table = el("table", {}, [el("tr", {}, [el("th", { text: "claim" }), el("th", { text: "statement" }), el("th", { text: "holds in" }), el("th", { text: "95 %" }), el("th", { text: "fails mainly when" })])]);
         r.claims.forEach(function (c) {
-          table.appendChild(el("tr", {}, [el("td", { text: c.id }), el("td", { text: c.statement }), el("td", { text: fmt(100 * c.holds_share, 3) + " %" }), el("td", { text: c.ci95 ? fmt(100 * c.ci95[0], 3) + "–" + fmt(100 * c.ci95[1], 3) + " %" : "" })]));
+          table.appendChild(el("tr", {}, [el("td", { text: c.id }), el("td", { text: c.statement }), el("td", { text: fmt(100 * c.holds_share, 3) + " %" }), el("td", { text: c.ci95 ? fmt(100 * c.ci95[0], 3) + "–" + fmt(100 * c.ci95[1], 3) + " %" : "" }), el("td", { text: c.failure_box ? c.failure_box.where + " (" + fmt(100 * c.failure_box.coverage, 2) + " % of the failures, " + fmt(100 * c.failure_box.density, 2) + " % of its points fail)" : "–" })]));
         });
         box.appendChild(table);
       }
