@@ -151,3 +151,41 @@ def test_identical_on_random_scenarios(data: dict, names: list[str], detect: flo
     strategies: list[str | Strategy] = [names[i % 3] for i in range(len(scn.party_ids))]
     ref, fast = _both(scn, strategies, 64, horizon, seed=seed)
     _same(ref, fast)
+
+
+@pytest.mark.parametrize("params", [CALM, None])
+@pytest.mark.parametrize("us", ["maximum-pressure", "reciprocal", "grim"])
+def test_identical_with_shocks_hazard_and_pressure(params: dict[str, float] | None, us: str) -> None:
+    """The element-wise kernels: dated and random shocks (several variants), the hazard, pressure."""
+    data = HANOI.to_data()
+    data["environment"]["shocks"] = [
+        {"name": "leak", "at": 10, "set": {"leakage": 0.9}},
+        {"name": "purge", "probability": 0.05, "set": {"relief_share": 0.6}},
+    ]
+    shocked = _noisy(Scenario.model_validate(data), 0.8, 0.01)
+    ref, fast = _both(shocked, [us, "verify-first"], 500, 60, seed=9, schedule="phased", params=params)
+    _same(ref, fast)
+
+
+@st.composite
+def _environments(draw: st.DrawFn) -> dict[str, Any]:
+    """A random scenario with a hazard (with or without an ``enough`` level) and crisis flows."""
+    data = draw(scenario_data(usual_signs=True))
+    pids = [p["id"] for p in data["parties"]]
+    hazard: dict[str, Any] = {}
+    for pid in pids:
+        hazard[pid] = {"base": draw(st.sampled_from([0.0, 0.01])), "growth": draw(st.sampled_from([0.0, 0.05]))}
+        if draw(st.booleans()):
+            hazard[pid]["enough"] = draw(st.sampled_from([0.25, 1.0]))
+    data["environment"] = {"hazard": hazard, "crisis": dict.fromkeys(pids, -1.0)}
+    return data
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_environments(), st.lists(st.sampled_from(STRATEGIES), min_size=3, max_size=3), st.integers(0, 2**32 - 1))
+def test_identical_with_a_hazard_on_random_scenarios(data: dict, names: list[str], seed: int) -> None:
+    scn = _noisy(Scenario.model_validate(data), 0.8, 0.02)
+    horizon = max((int(s.period) for s in scn.get_schedule()), default=0) + 15
+    strategies: list[str | Strategy] = [names[i % 3] for i in range(len(scn.party_ids))]
+    ref, fast = _both(scn, strategies, 64, horizon, seed=seed)
+    _same(ref, fast)
