@@ -185,7 +185,7 @@ def test_claims_fit_80_columns_and_read_as_sentences(tmp_path: Path) -> None:
         "--only",
         "phased-survives-slow-verification",
         "--samples",
-        "2",
+        "50",
         "--store",
         str(tmp_path / "runs.duckdb"),
     )

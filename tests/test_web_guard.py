@@ -237,6 +237,18 @@ def test_a_claims_job_may_start_its_own_process_pool() -> None:
         _claims_job(client)
 
 
+def test_a_claims_job_starts_its_own_pool_after_the_server_started_one() -> None:
+    """A fork server started in the server's process is not the forked job's child: the job
+    must start its own instead of failing with ChildProcessError (seen as a flaky job)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("forkserver")) as pool:
+        assert pool.submit(abs, -3).result() == 3
+    with TestClient(create_app(allowed_hosts={"testserver"})) as client:
+        _claims_job(client)
+
+
 def _claims_job(client: TestClient) -> None:
     text = (
         TOY.read_text(encoding="utf-8")

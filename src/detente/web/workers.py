@@ -145,8 +145,21 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _forget_inherited_forkserver() -> None:
+    """Forget a fork server the parent started: its process is not this child's, so
+    ``multiprocessing`` would fail with ``ChildProcessError`` when it checks on it before
+    starting a pool here (a claims job does). The child starts a fork server of its own."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    for name in ("_forkserver_pid", "_forkserver_address", "_forkserver_alive_fd", "_inherited_fds"):
+        if server is not None and hasattr(server, name):
+            setattr(server, name, None)
+
+
 def _child(conn: Connection, work: Callable[[Report], Any], memory_mb: int | None, parent: int) -> None:
     _die_with_parent(parent)
+    _forget_inherited_forkserver()
     _limit_address_space(memory_mb)
     last = 0.0
 
