@@ -6,8 +6,9 @@ The parts are defined in :mod:`detente.core.models` and re-exported here; this m
 Every class here is a frozen pydantic model. Construction checks types and shapes (pydantic),
 then :func:`scenario_problems` (:mod:`detente.core.validation`) checks everything that needs
 the whole scenario: references, prerequisite cycles, numeric ranges after resolving
-expressions at the parameters' best values, and schedule totals. An invalid :class:`Scenario` cannot exist: construction raises
-:class:`~detente.core.errors.ScenarioError` listing every problem found.
+expressions at the parameters' best values, and schedule totals. An invalid :class:`Scenario`
+cannot exist: construction raises :class:`~detente.core.errors.ScenarioError` listing every
+problem found.
 
 Numbers may be written as expressions over ``parameters`` (``"pressure * (1 - leakage)"``).
 They stay expressions in the model, so a scenario can be dumped back as written;
