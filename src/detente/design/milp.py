@@ -11,6 +11,11 @@ finds, for each party, the smallest constant per-period side payment that would 
 exist, the fastest schedule the cheapest payment buys, and the constraints that payment has
 to cover (the binding constraints). docs/design.md gives the formulation, the argument for
 exactness and measured running times.
+
+This module is the dispatcher: the lazy loop and the diagnostics are in
+:mod:`detente.design.search` (re-exported here), the other objectives and demands go through
+:func:`design_for` to :mod:`detente.design.objectives`, and ``method="bruteforce"`` to
+:mod:`detente.design.bruteforce`. Nothing below imports this module.
 """
 
 from __future__ import annotations

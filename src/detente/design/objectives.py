@@ -13,7 +13,7 @@
 * ``robust-slack``: the largest minimum normalised slack (the designer's tie-break, here over
   every schedule within ``T``, not only the fastest).
 
-The loop is :func:`detente.design.milp._lazy`'s: solve the master, check the schedule with the
+The loop is :func:`detente.design.search._lazy`'s: solve the master, check the schedule with the
 exact kernel, add the cuts it violates, solve again. The master is a relaxation of the
 problem, so once the kernel accepts the master's optimum that optimum is exact. For ``fair``
 the log is replaced by tangent lines ``z_i ≤ log a + (u_i − a)/a`` (the log is concave, so
@@ -260,7 +260,7 @@ def optimise(
 
 def _robust(search: _Search, T: int, rules: Sequence[Rule], eta_lb: float = 0.0) -> Solved:
     """The largest minimum normalised slack within T, by the designer's own max-min loop
-    (:func:`detente.design.milp._lazy`, which also tightens its big-M constants as the
+    (:func:`detente.design.search._lazy`, which also tightens its big-M constants as the
     solver's bound falls), with the demands' rows added to each master it builds."""
 
     def extra(master: Master) -> None:
