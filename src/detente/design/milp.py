@@ -15,7 +15,7 @@ exactness and measured running times.
 This module is the dispatcher: the lazy loop and the diagnostics are in
 :mod:`detente.design.search` (re-exported here), the other objectives and demands go through
 :func:`design_for` to :mod:`detente.design.objectives`, and ``method="bruteforce"`` to
-:mod:`detente.design.bruteforce`. Nothing below imports this module.
+:mod:`detente.design.bruteforce`; none of those three imports this module.
 """
 
 from __future__ import annotations
