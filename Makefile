@@ -12,6 +12,7 @@ help:
 	@echo "make test   lint, type checks, import contracts and the whole test suite (never installs system packages)"
 	@echo "make bench  run the benchmarks (figures in docs/performance.md)"
 	@echo "make browser  install Debian's chromium for the browser tests (apt, when absent; CI runs it before make test)"
+	@echo "make docs   build the documentation site (MkDocs, offline) into site/"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -67,5 +68,9 @@ test: lint typecheck unit
 bench: $(VENV)/.installed-dev
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	@echo "The documentation site is in $(CURDIR)/site (open site/index.html)."
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info report.html
+	rm -rf site $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info report.html

@@ -11,9 +11,11 @@ comparisons on a loaded machine: run the same script with ``PYTHONPATH`` at each
 from __future__ import annotations
 
 import inspect
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import detente
@@ -83,9 +85,30 @@ def memory_child() -> None:
     print(f"{peak:.0f} {res.summary()['parties']['A']['value']['mean']:.6f}")
 
 
+def compile_child() -> None:
+    from detente.simulation.simulate import simulate
+
+    scn = detente.loads(SCENARIO, "benchmark")
+    start = time.perf_counter()
+    simulate(scn, {"A": "reciprocal", "B": "verify-first"}, 100, seed=0, compiled=True, no_deal=False)
+    print(f"{time.perf_counter() - start:.3f}")
+
+
+def compile_seconds(cache: str) -> float:
+    """Wall seconds of the first compiled simulation in a fresh process, numba's cache in ``cache``."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+    out = subprocess.run(
+        [sys.executable, __file__, "--compile-child"], capture_output=True, text=True, check=True, env=env
+    )
+    return float(out.stdout.split()[-1])
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--memory-child":
         memory_child()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--compile-child":
+        compile_child()
         return
     scn = detente.loads(SCENARIO, "benchmark")
     clean = rate(scn, {"A": "reciprocal", "B": "reciprocal"}, 200_000)
@@ -105,14 +128,21 @@ def main() -> None:
         "simulate, missed detections and false alarms (no period can be skipped): "
         f"{rough / 1e6:.1f} M episode-periods/s"
     )
+    from detente.simulation.simulate import simulate
+
+    if "compiled" in inspect.signature(simulate).parameters:
+        fast = rate(noisy, {"A": "reciprocal", "B": "verify-first"}, 400_000, compiled=True)
+        print(f"  the same compiled (compiled=True, identical results): {fast / 1e6:.1f} M episode-periods/s (goal 20)")
+        with tempfile.TemporaryDirectory() as cache:
+            cold = compile_seconds(cache)
+            warm = compile_seconds(cache)
+        print(f"  first compiled call in a new process: {cold:.1f} s with an empty cache, {warm:.1f} s from the cache")
     hanoi = detente.load("hanoi-2019")
     env = rate(hanoi, {"US": "reciprocal", "DPRK": "reciprocal"}, 40_000, schedule="phased")
     print(
         "simulate, Hanoi phased with sanctions, hazard and crisis (the domestic clock), "
         f"reciprocal vs reciprocal, values against no deal included: {env / 1e6:.2f} M episode-periods/s"
     )
-    from detente.simulation.simulate import simulate
-
     if "no_deal" in inspect.signature(simulate).parameters:
         bare = rate(hanoi, {"US": "reciprocal", "DPRK": "reciprocal"}, 40_000, schedule="phased", no_deal=False)
         print(f"  the same without values against no deal (no_deal=False): {bare / 1e6:.2f} M episode-periods/s")

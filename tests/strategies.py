@@ -1,6 +1,6 @@
 """Hypothesis strategies for valid scenarios, as plain data and as :class:`Scenario` objects.
 
-:func:`scenario_dicts` builds a ``dict`` in the scenario-file format (MODEL.md section 2 plus
+:func:`scenario_dicts` builds a ``dict`` in the scenario-file format (docs/model.md §2 plus
 the project's additions) that is valid by construction: 1-3 parties and 1-6 concessions,
 optional reversibility (``false``, ``true`` or ``{delay, cost}``), verification lags,
 divisible concessions, an acyclic ``requires`` order, optional parameters with expressions,

@@ -1,6 +1,6 @@
 """Hypothesis strategies for the self-enforcement check: small scenarios as plain data.
 
-Every strategy here builds a plain ``dict`` in the scenario-file format of MODEL.md section 2
+Every strategy here builds a plain ``dict`` in the scenario-file format of docs/model.md §2
 (``name``, ``parties``, ``concessions``, ``schedule``; never ``requires``), so the very same
 object feeds both the loop-based reference (``reference_check(data)``) and the library
 (``Scenario.model_validate(data)``).

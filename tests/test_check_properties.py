@@ -1,4 +1,4 @@
-"""Property tests of the self-enforcement check (MODEL.md section 3).
+"""Property tests of the self-enforcement check (docs/model.md §3).
 
 Every property below was checked on more than 10,000 random cases before it was asserted
 (``DETENTE_PROPERTY_SCALE=34`` multiplies every example count by 34 and repeats that run;
@@ -8,7 +8,7 @@ pinned down by explicit, hand-computed counterexamples at the end of the file in
 being asserted.
 
 The scenarios come from ``tests/strategies_check.py``; the reference is the plain-loop
-implementation in ``tests/reference/enforcement_loops.py``, written from MODEL.md alone.
+implementation in ``tests/reference/enforcement_loops.py``, written from docs/model.md §3 alone.
 
 Runs are deterministic (``derandomize=True``, no example database).
 """
@@ -48,7 +48,7 @@ Data = dict[str, Any]
 
 #: Multiplies every example count (``DETENTE_PROPERTY_SCALE=10`` for a long exhaustive run).
 SCALE = float(os.environ.get("DETENTE_PROPERTY_SCALE", "1"))
-THRESHOLD = 1e-9  # the verdict's tolerance (MODEL.md section 3)
+THRESHOLD = 1e-9  # the verdict's tolerance (docs/model.md §3)
 
 
 def examples(n: int) -> settings:
@@ -283,7 +283,7 @@ def test_scaling_by_any_positive_c(data: Data, c: float) -> None:
 @examples(300)
 @given(scenario_data(), st.integers(1, 3))
 def test_shifting_the_schedule_shifts_the_slack_profile(data: Data, s: int) -> None:
-    """Every step s periods later. What exactly holds (proved from MODEL.md section 3, and
+    """Every step s periods later. What exactly holds (proved from docs/model.md §3, and
     checked here): write c(i, τ) for a constraint of the original and c'(i, τ) for the
     shifted schedule.
 

@@ -1,8 +1,8 @@
-"""Regression table for the self-enforcement check (MODEL.md section 3) and its JSON contract.
+"""Regression table for the self-enforcement check (docs/model.md §3) and its JSON contract.
 
 In the style of pygambit's ``tests/test_nash.py``: each row names a fixture in
 ``tests/fixtures/check/``, a schedule, the expected verdict and the expected numbers of some
-constraints. The numbers are the worked examples of MODEL.md section 3, to 1e-9, plus one
+constraints. The numbers are the worked examples of docs/model.md §3, to 1e-9, plus one
 fixture whose tipping point is derived by hand (``discount_tipping.yaml``).
 """
 
@@ -77,7 +77,7 @@ CASES = [
         rows=(Row("DPRK", 1, 7.0, 8.962, -1.962, "halt", 4, seen=3),),
     ),
     CheckCase(
-        id="section-2-file",  # the same schedule, as written in MODEL.md section 2
+        id="section-2-file",  # the same schedule, as written in docs/model.md §2
         fixture="hostage.yaml",
         schedule=None,
         self_enforcing=False,

@@ -1,6 +1,6 @@
 """The check under verification that may miss, the fragility tolerance, long lags, overflow.
 
-MODEL.md section 3: a fragile concession needs G_k > ε_k; a breach event with detection
+docs/model.md §3: a fragile concession needs G_k > ε_k; a breach event with detection
 probability q is seen at the end of each period from when it becomes observable with
 probability q, independently. The kernel's closed-form expectations are compared with a
 plain-loops enumerator (``tests/reference``), with brute-force Monte Carlo over the detection
@@ -81,7 +81,7 @@ def _relief_case(cost: float, flow_us: float = -1.0, delay: int = 0, discount: f
 @pytest.mark.parametrize(
     ("flow", "discount", "delay", "cost", "fragile", "rounding_says_positive"),
     [
-        (-1.0, 0.9, 0, 10.0, False, True),  # MODEL.md's indifferent giver: G = 0, rounding gives +1.8e-15
+        (-1.0, 0.9, 0, 10.0, False, True),  # docs/model.md §3's indifferent giver: G = 0, rounding gives +1.8e-15
         (-1.0, 0.9, 1, 9.0, False, True),
         (-2.0, 0.9, 2, 16.2, False, True),
         (-1.0, 0.8, 0, 5.0, False, True),
@@ -103,7 +103,7 @@ def test_fragility_has_a_tolerance(flow, discount, delay, cost, fragile, roundin
 
 def test_an_indifferent_threat_is_empty_in_the_check() -> None:
     """With cost 10 the US gains exactly nothing by withdrawing relief, so it would not: the
-    DPRK keeps relief for ever when it skips the dismantlement (MODEL.md section 3)."""
+    DPRK keeps relief for ever when it skips the dismantlement (docs/model.md §3)."""
     empty = check(_scenario(_relief_case(10.0)))
     dprk = next(c for c in empty.constraints if c.party == "DPRK" and c.period == 1)
     assert (dprk.comply, dprk.deviate, dprk.slack) == pytest.approx((10.0, 20.0, -10.0), abs=TOL)
@@ -136,7 +136,7 @@ def test_an_indifferent_threat_is_empty_in_design() -> None:
 
 
 def _worked(detect: dict[str, float], lags: dict[str, int] | None = None) -> dict:
-    """MODEL.md's staged worked example with detection probabilities per concession."""
+    """the staged worked example of docs/model.md §3.8 with detection probabilities per concession."""
     data = {
         "name": "staged",
         "parties": [{"id": "US", "discount": 0.9}, {"id": "DPRK", "discount": 0.9}],
@@ -208,7 +208,7 @@ def test_detect_one_reproduces_the_deterministic_check() -> None:
     near = check(_scenario(_worked({"dismantle": 1 - 1e-12, "moratorium": 1 - 1e-12, "relief": 1 - 1e-12})))
     for x, y in zip(a.constraints, near.constraints, strict=True):
         assert x.deviate == pytest.approx(y.deviate, abs=1e-9)
-    # the worked example of MODEL.md: DPRK at 1 gains 1.962 by halting
+    # the worked example of docs/model.md §3: DPRK at 1 gains 1.962 by halting
     dprk = next(c for c in a.constraints if c.party == "DPRK" and c.period == 1)
     assert (round(dprk.comply, 3), round(dprk.deviate, 3), dprk.seen) == (7.0, 8.962, 3)
 
@@ -439,7 +439,7 @@ def test_design_assumes_verification_that_always_comes() -> None:
 class _Deviator(Strategy):
     """Complies before ``tau``; from ``tau`` performs nothing, undoes its fragile concessions at
     ``tau`` (``halt_and_reverse``) and, in any case, once its breach has been seen (the
-    response period ρ = d + 1 of MODEL.md section 3)."""
+    response period ρ = d + 1 of docs/model.md §3)."""
 
     name = "test-deviator"
 

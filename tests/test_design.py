@@ -1,4 +1,4 @@
-"""The schedule designer (MODEL.md section 4): worked example, errors, invariants, rendering."""
+"""The schedule designer (docs/model.md §4): worked example, errors, invariants, rendering."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_worked_example_completes_in_period_1(hostage: Scenario) -> None:
 
 
 def test_model_schedule_is_one_of_the_fastest(hostage: Scenario) -> None:
-    """MODEL.md's schedule (half the relief at 0, half at 1) passes and completes at 1."""
+    """docs/model.md §4's schedule (half the relief at 0, half at 1) passes and completes at 1."""
     ok, _ = _passes(
         hostage,
         [(0, "moratorium", 1.0), (0, "dismantle", 1.0), (0, "relief", 0.5), (1, "relief", 0.5)],

@@ -1,4 +1,4 @@
-"""The designer against the brute-force oracle on seeded random packages (MODEL.md section 4).
+"""The designer against the brute-force oracle on seeded random packages (docs/model.md §4).
 
 On each instance the two must agree on feasibility, on the optimal completion period, on the
 largest minimum normalised slack among the fastest schedules, and, when no schedule exists,

@@ -22,7 +22,7 @@ FRONT = detente.load("worked-front-loaded")
 @pytest.mark.parametrize("schedule", ["phased", "dprk-offer", "us-big-deal"])
 @pytest.mark.parametrize("strategy", ["faithful", "reciprocal"])
 def test_perfect_play_equals_the_checks_participation(schedule: str, strategy: str) -> None:
-    calm = {"hazard_base": 0.0, "hazard_growth": 0.0}  # no domestic clock: MODEL.md section 5's setting
+    calm = {"hazard_base": 0.0, "hazard_growth": 0.0}  # no domestic clock: docs/model.md §5's setting
     report = detente.check(HANOI, schedule, params=calm)
     res = simulate(HANOI, {"US": strategy, "DPRK": strategy}, 50, seed=3, schedule=schedule, horizon=60, params=calm)
     expected = np.array([report.participation[p] for p in HANOI.party_ids])

@@ -1,4 +1,4 @@
-"""The domestic clock (MODEL.md section 5) and values against no deal.
+"""The domestic clock (docs/model.md §5) and values against no deal.
 
 With ``base: 0, growth: 1`` the hazard is 0 while the clock is at 0 and 1 once it has run a
 single period, so a party walks away exactly in the first period in which it received nothing

@@ -87,7 +87,7 @@ def test_check_returns_the_model_contract(client: TestClient) -> None:
     expected = detente.check(detente.loads(HOSTAGE), "hostage").to_dict()
     for key in ("self_enforcing", "participation", "constraints", "violations"):
         assert data[key] == expected[key]
-    # MODEL.md section 3 worked example: DPRK at τ = 1 gains 1.962 by halting
+    # docs/model.md §3 worked example: DPRK at τ = 1 gains 1.962 by halting
     bad = [c for c in data["violations"] if c["party"] == "DPRK" and c["period"] == 1]
     assert bad
     assert bad[0]["slack"] == pytest.approx(-1.962, abs=1e-3)
@@ -203,7 +203,7 @@ def test_design_endpoint_matches_the_model(client: TestClient) -> None:
     assert res.status_code == 200
     data = res.json()
     assert data["feasible"] is True
-    assert data["completion_period"] == 1  # MODEL.md section 3: relief in two tranches
+    assert data["completion_period"] == 1  # docs/model.md §3: relief in two tranches
     assert data["roadmap"]
     assert "timeline" in data["figures"]
 

@@ -7,6 +7,10 @@ The public API mirrors the command line::
     report = detente.check(scn, schedule="phased")
     print(report.self_enforcing, report.min_slack)
 
+Every result (``check``, ``design``, ``simulate``, ``tournament``, claims, sweeps) follows
+:class:`detente.core.results.ResultProtocol`: ``.to_frame()`` (a tidy pandas DataFrame),
+``.to_dict()`` (the JSON contract) and ``_repr_html_`` (a table and figure in Jupyter).
+
 Heavy modules are imported on first use, so ``import detente`` and ``detente --help`` stay fast.
 """
 
@@ -34,12 +38,14 @@ _LAZY = {
     "EnforcementReport": "detente.analysis.enforcement",
     "tipping_points": "detente.analysis.tipping",
     "DesignResult": "detente.design.milp",
+    "ResultProtocol": "detente.core.results",
 }
 
 __all__ = [
     "DesignResult",
     "DetenteError",
     "EnforcementReport",
+    "ResultProtocol",
     "Scenario",
     "ScenarioError",
     "Step",

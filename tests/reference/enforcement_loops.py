@@ -358,7 +358,7 @@ def expected_path_values(
     data: dict, party: str, tau: int, plan: str, mass_tol: float = 1e-16
 ) -> dict[str, float] | None:
     """Every party's expected value from tau on when ``party`` deviates with ``plan`` and the
-    deviation is seen at a random period (MODEL.md "Verification that may miss")."""
+    deviation is seen at a random period (docs/model.md §3 "Verification that may miss")."""
     path = _deviation_path(data, party, tau, plan)
     if path is None:
         return None

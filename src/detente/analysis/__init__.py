@@ -1,1 +1,1 @@
-"""Analyses over a scenario: self-enforcement (MODEL.md section 3), leverage, tipping points."""
+"""Analyses over a scenario: self-enforcement (docs/model.md §3), leverage, tipping points."""

@@ -1,8 +1,8 @@
-"""Is a phased agreement self-enforcing? The check of MODEL.md section 3, with its reasons.
+"""Is a phased agreement self-enforcing? The check of docs/model.md §3, with its reasons.
 
 :func:`check` is a pure function of a scenario and a schedule; it returns a frozen
 :class:`EnforcementReport` that records its provenance and serialises to the JSON contract of
-MODEL.md section 7. The arithmetic lives in :mod:`detente.analysis.kernel`; this module turns
+docs/model.md §7. The arithmetic lives in :mod:`detente.analysis.kernel`; this module turns
 its arrays into constraints, sentences an analyst can read, exposure and leverage, and batch
 entry points (:func:`check_many`, :func:`check_params`) for sweeps.
 """
@@ -18,6 +18,7 @@ import numpy as np
 from .. import __version__
 from ..core.compiled import Compiled, CompiledSchedule, compile_scenario, compile_schedule
 from ..core.errors import UsageError
+from ..core.results import pandas, report_html
 from ..core.scenario import Scenario, Step
 from .kernel import PLANS, KernelResult, run_kernel, run_kernel_batch
 from .kernel import margins as kernel_margins
@@ -155,7 +156,7 @@ class EnforcementReport:
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of MODEL.md section 7, with extra keys."""
+        """The JSON contract of docs/model.md §7, with extra keys."""
         out: dict[str, Any] = {
             "self_enforcing": self.self_enforcing,
             "participation": dict(self.participation),
@@ -176,6 +177,21 @@ class EnforcementReport:
     def to_records(self) -> list[dict[str, Any]]:
         """One row per constraint: tidy data for a DataFrame (``pandas.DataFrame(records)``)."""
         return [c.to_dict() for c in self.constraints]
+
+    def to_frame(self) -> Any:
+        """One row per incentive constraint (a party at a period), in the order of ``constraints``.
+
+        Columns: ``party``, ``period``, ``comply`` (value of complying), ``deviate`` (value of the
+        best deviation), ``slack`` (comply − deviate), ``violated`` (slack < −1e-9), ``plan`` (the
+        best deviation), ``seen`` (period the deviation is seen), ``response_period``,
+        ``explanation`` (empty for constraints that hold). A schedule without steps has no rows.
+        """
+        columns = ["party", "period", "comply", "deviate", "slack", "violated", "plan", "seen", "response_period"]
+        rows = [{**c.to_dict(), "violated": c.violated, "explanation": c.explanation} for c in self.constraints]
+        return pandas().DataFrame(rows, columns=[*columns, "explanation"])
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -437,7 +453,7 @@ def check(
     leverage: bool = False,
     explain: bool = True,
 ) -> EnforcementReport:
-    """Check whether ``schedule`` is self-enforcing under MODEL.md section 3.
+    """Check whether ``schedule`` is self-enforcing under docs/model.md §3.
 
     ``schedule`` is a schedule name, a list of steps, or None for the scenario's only schedule.
     ``params`` overrides parameter values; ``leverage`` adds exposure and leverage per period.

@@ -1,4 +1,4 @@
-"""The vectorised kernel of the self-enforcement check (MODEL.md section 3).
+"""The vectorised kernel of the self-enforcement check (docs/model.md §3).
 
 A deviation by party i at τ is summed up in closed form. Write x_k(t) for the amount of k in
 force in period t along the schedule, Xs_k(t) = x_k(t − 1) for the amount in force at the
@@ -248,7 +248,7 @@ def _expected_response(
     sure_seen: IntArray,
     S: FloatArray,
 ) -> _Detection | None:
-    """Expectations over the random detection period d of MODEL.md §3 "Verification that may miss".
+    """Expectations over the random detection period d of docs/model.md §3 "Verification that may miss".
 
     ``steps`` [B, K, Tn] marks scheduled steps, ``undo_ok`` [B, K, Tn] the fragile concessions in
     force at the start of τ, ``sure_seen`` [B, 2, P, Tn] the period by whose end a breach seen

@@ -3,7 +3,7 @@
 For each concession of a schedule, with every other concession's verification held at its
 value in the scenario, :func:`verification_needed` finds
 
-* the smallest detection probability q (MODEL.md §3 "Verification that may miss") at which the
+* the smallest detection probability q (docs/model.md §3 "Verification that may miss") at which the
   schedule stays self-enforcing: q runs over a grid of :data:`DETECT_GRID` values in [0, 1] in one
   batch of the kernel, and the first failure met coming down from q = 1 is located by bisection
   to :data:`DETECT_TOL`. The answer is the smallest q such that every grid value from it up to 1

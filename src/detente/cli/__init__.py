@@ -14,6 +14,7 @@ import sys
 
 from . import backtest as backtest
 from . import base_commands as base_commands
+from . import export as export
 from . import theory as theory
 from . import uncertainty as uncertainty
 from . import web as web

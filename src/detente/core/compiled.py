@@ -60,7 +60,7 @@ class Compiled:
 
     @property
     def gain_from_undoing(self) -> FloatArray:
-        """G_k = (-flow_gk) * discount_g**delay_k / (1 - discount_g) - cost_k (MODEL.md §3)."""
+        """G_k = (-flow_gk) * discount_g**delay_k / (1 - discount_g) - cost_k (docs/model.md §3)."""
         k = np.arange(self.n_concessions)
         dg = self.discount[self.giver]
         own = self.flow[k, self.giver]
@@ -68,7 +68,7 @@ class Compiled:
 
     @property
     def fragile_tolerance(self) -> FloatArray:
-        """ε_k = 1e-9 · max(1, |cost_k|, |flow_gk| / (1 − discount_g)) (MODEL.md §3)."""
+        """ε_k = 1e-9 · max(1, |cost_k|, |flow_gk| / (1 − discount_g)) (docs/model.md §3)."""
         k = np.arange(self.n_concessions)
         dg = self.discount[self.giver]
         scale = np.maximum(np.maximum(1.0, np.abs(self.cost)), np.abs(self.flow[k, self.giver]) / (1.0 - dg))

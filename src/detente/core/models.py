@@ -1,4 +1,4 @@
-"""The parts of a scenario (MODEL.md sections 1, 2 and 6) as frozen pydantic models.
+"""The parts of a scenario (docs/model.md §1, §2 and §6) as frozen pydantic models.
 
 The number types (a number or an expression over ``parameters``), the parts (parties,
 concessions, schedules, environment, claims, demands) and :class:`ScenarioFields`, the fields
@@ -286,7 +286,7 @@ def _reversible(value: object) -> object:
 
 
 class Concession(_Model):
-    """Something one party (``by``) does for the others; see MODEL.md section 1."""
+    """Something one party (``by``) does for the others; see docs/model.md §1."""
 
     id: Id
     by: Id
@@ -331,7 +331,7 @@ class Step(_Model):
 
 
 class DesignSpec(_Model):
-    """Inputs for the schedule designer (MODEL.md section 4)."""
+    """Inputs for the schedule designer (docs/model.md §4)."""
 
     horizon: Int | None = None
     tranches: FMap[Id, Annotated[int, PlainValidator(_to_count), WithJsonSchema({"type": "integer"})]] = Field(
@@ -362,7 +362,7 @@ class Sanctions(_Model):
 
 class Hazard(_Model):
     """Per-period probability of walking away into crisis: ``base + growth * n``, where n is the
-    party's domestic clock (MODEL.md section 5): the consecutive periods up to now in which it
+    party's domestic clock (docs/model.md §5): the consecutive periods up to now in which it
     received nothing new from the process. A period resets the clock when another party
     performs a step that benefits it, or when the benefit in force from the others'
     concessions (their positive per-period flows to it) is at least ``enough``; without
@@ -385,7 +385,7 @@ class Shock(_Model):
 
 
 class Environment(_Model):
-    """What the simulation models outside the agreement (MODEL.md section 5)."""
+    """What the simulation models outside the agreement (docs/model.md §5)."""
 
     sanctions: Sanctions | None = None
     hazard: FMap[Id, Hazard] = Field(default_factory=FrozenDict)

@@ -1,4 +1,4 @@
-"""The scenario model of MODEL.md sections 1, 2 and 6: parties, concessions, schedules.
+"""The scenario model of docs/model.md §1, §2 and §6: parties, concessions, schedules.
 
 The parts are defined in :mod:`detente.core.models` and re-exported here; this module adds
 :class:`Scenario` itself: the semantic checks on construction, parameters and what-ifs.

@@ -1,4 +1,4 @@
-"""The schedule designer (MODEL.md section 4) and its brute-force oracle.
+"""The schedule designer (docs/model.md §4) and its brute-force oracle.
 
 ``detente.design`` is both this package and the designer itself: the package is callable, so
 ``detente.design(scenario, horizon)`` works whether or not ``detente.design.milp`` has been

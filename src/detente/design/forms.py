@@ -1,4 +1,4 @@
-"""Slacks of MODEL.md section 3 as linear functions of the schedule, for a fixed response.
+"""Slacks of docs/model.md §3 as linear functions of the schedule, for a fixed response.
 
 Within a horizon ``T`` a schedule is the matrix of fractions in force ``x[k, t]`` for
 ``t = 0..T−1`` (``x[k, t] = 1`` from ``T`` on: everything is complete by ``T``, and

@@ -1,4 +1,4 @@
-"""The schedule designer of MODEL.md section 4: the fastest self-enforcing schedule.
+"""The schedule designer of docs/model.md §4: the fastest self-enforcing schedule.
 
 :func:`design` searches the completion period ``T`` upwards from the longest ``requires``
 chain. For each ``T`` it solves the master MILP of :mod:`detente.design.master` with lazily
@@ -92,7 +92,7 @@ def design(
     (default: the scenario's ``design.tranches``, else 1); a tranche goes to some period in
     ``0..horizon`` (default ``design.horizon``), after each prerequisite is complete. The
     result's ``completion_period`` is the smallest last period of any schedule that passes the
-    check of MODEL.md section 3, and its ``schedule`` one that maximises the smallest
+    check of docs/model.md §3, and its ``schedule`` one that maximises the smallest
     normalised slack among those. ``time_limit`` (seconds) bounds the whole call: when it
     runs out the status is ``time_limit``, with the best schedule found so far (if any),
     never ``infeasible``. Raises UsageError for bad inputs.

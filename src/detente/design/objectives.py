@@ -1,7 +1,7 @@
 """Design objectives beyond speed, and parties' demands, on the exact lazy MILP.
 
 :func:`optimise` solves, within a horizon ``T``, over every schedule that is self-enforcing
-(MODEL.md section 3) and meets the given demands (:mod:`detente.design.demands`):
+(docs/model.md §3) and meets the given demands (:mod:`detente.design.demands`):
 
 * ``feasible``: any such schedule;
 * ``value``: the largest ``Σ_i w_i V_i(0)`` for weights ``w`` (the values relative to no

@@ -8,7 +8,7 @@ Everything the MILP and the brute-force oracle share lives here:
   tranches of concession ``k`` are in force in period ``t``), an integer matrix over periods
   ``0..T`` whose last column is ``m``; :func:`steps_of` and :func:`amounts_of` turn it into
   the steps and the amounts matrix the kernel reads;
-* :func:`check_counts` runs the exact check of MODEL.md section 3
+* :func:`check_counts` runs the exact check of docs/model.md §3
   (:func:`detente.analysis.kernel.run_kernel`) and reduces it to the numbers the designer
   needs: pass or fail, the minimum normalised slack, and every constraint with its slack.
 
@@ -51,7 +51,7 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: The check's tolerance (MODEL.md section 3): a slack or participation value >= -1e-9 passes.
+#: The check's tolerance (docs/model.md §3): a slack or participation value >= -1e-9 passes.
 FEASIBILITY_TOL = 1e-9
 #: The most tranches one concession may be cut into (as the scenario schema allows).
 MAX_TRANCHES = 64

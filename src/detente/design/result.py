@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..core.results import missing_part, pandas, report_html
+
 __all__ = ["BindingConstraint", "DesignResult", "Provenance", "SidePayment", "Status"]
 
 #: ``optimal``: the completion period is proved smallest (or, when ``feasible`` is false,
@@ -135,7 +137,7 @@ class DesignResult:
     demands: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The MODEL.md section 7 contract plus the diagnostics (JSON-ready)."""
+        """The docs/model.md §7 contract plus the diagnostics (JSON-ready)."""
         return {
             "feasible": self.feasible,
             "completion_period": self.completion_period,
@@ -154,3 +156,18 @@ class DesignResult:
             "objective_value": self.objective_value,
             "demands": list(self.demands),
         }
+
+    def to_frame(self) -> Any:
+        """One row per step of the schedule found: ``period``, ``concession``, ``amount``.
+
+        A design that found no schedule (infeasible, or stopped before it found one) raises a
+        :class:`~detente.core.errors.UsageError` naming the status; its ``binding`` and
+        ``side_payment`` say why.
+        """
+        if not self.feasible:
+            raise missing_part("DesignResult", "schedule", f"status {self.status!r}: {self.message}")
+        rows = [{"period": t, "concession": c, "amount": a} for t, c, a in self.schedule]
+        return pandas().DataFrame(rows, columns=["period", "concession", "amount"])
+
+    def _repr_html_(self) -> str:
+        return report_html(self)

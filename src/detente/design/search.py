@@ -2,7 +2,7 @@
 
 :class:`_Search` holds one package's master problems across completion periods; :func:`_lazy`
 solves a master for a completion period ``T``, checks its schedule with the exact kernel
-(MODEL.md section 3), adds the constraints the schedule violates and solves again. The
+(docs/model.md §3), adds the constraints the schedule violates and solves again. The
 messages, provenance and side-payment search every designer reports with live here too, so
 that the designer (:mod:`detente.design.milp`), the other objectives
 (:mod:`detente.design.objectives`) and the brute-force oracle (:mod:`detente.design.bruteforce`)

@@ -2,7 +2,7 @@
 
 :func:`zone` answers, within the design horizon:
 
-* whether some schedule is self-enforcing (MODEL.md section 3) and meets every demand;
+* whether some schedule is self-enforcing (docs/model.md §3) and meets every demand;
 * when none is (the zone is **empty**): an irreducible infeasible subset of the demands, found
   by deletion filtering over the exact MILP's feasibility (drop a demand; if the zone stays
   empty, leave it out for good; otherwise keep it), and for each demand in it how far it must
@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from ..core.demands import needed_tranches
 from ..core.errors import UsageError
+from ..core.results import missing_part, pandas, report_html
 from ..core.scenario import Scenario
 from .demands import Rule, compile_rules, describe, holds
 from .milp import _Search, assert_self_enforcing, named_steps
@@ -121,6 +122,24 @@ class ZoneResult:
             "solve_time": self.solve_time,
             "stats": dict(self.stats),
         }
+
+    def to_frame(self) -> Any:
+        """One row per point of the frontier, its fields flattened with dotted names (as in
+        :meth:`Point.to_dict`), plus ``fair`` and ``fastest`` (whether the point is that one).
+        An empty zone has no frontier: that raises, naming the demands that collide."""
+        if self.empty or not self.frontier:
+            why = (
+                f"the zone is empty; drop {', '.join(self.drop)}" if self.drop else self.message or "the zone is empty"
+            )
+            raise missing_part("ZoneResult", "frontier", why)
+        rows = [p.to_dict() for p in self.frontier]
+        frame = pandas().json_normalize(rows, sep=".")
+        frame["fair"] = [p == self.fair for p in self.frontier]
+        frame["fastest"] = [p == self.fastest for p in self.frontier]
+        return frame
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -17,6 +17,6 @@ def scenario_json_schema() -> dict[str, Any]:
     schema["title"] = "detente scenario"
     schema["description"] = (
         "A detente scenario: parties, concessions, schedules and the parameters behind the "
-        "numbers (MODEL.md sections 1, 2 and 6). Numbers may be expressions over parameters."
+        "numbers (docs/model.md §1, §2 and §6). Numbers may be expressions over parameters."
     )
     return schema

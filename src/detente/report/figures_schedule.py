@@ -172,7 +172,7 @@ def timeline_spec(
 def slack_spec(report: Mapping[str, Any], *, period_label: str = "period", title: str | None = None) -> Spec:
     """The slack profile per party (comply − deviate at each period), violations marked.
 
-    ``report`` is :meth:`EnforcementReport.to_dict` (the MODEL.md §7 JSON).
+    ``report`` is :meth:`EnforcementReport.to_dict` (the docs/model.md §7 JSON).
     """
     rows = []
     for c in report.get("constraints", []):

@@ -1,4 +1,4 @@
-"""The Monte Carlo engine (MODEL.md section 5), vectorised over episodes.
+"""The Monte Carlo engine (docs/model.md §5), vectorised over episodes.
 
 State lives in arrays shaped [episodes, ...]; the only Python loop is over periods. Each
 period: shocks arrive; undoings decided earlier take effect; every party's strategy decides,
@@ -8,7 +8,7 @@ updated (:func:`_tick`) and it may walk away into crisis (the hazard); and obser
 drawn for the end of the period. :func:`run_no_deal_batch` plays the same environment with
 nobody performing any step: the baseline of values against no deal.
 
-Timing follows MODEL.md section 3 exactly, so that with perfect verification (lag only,
+Timing follows docs/model.md §3 exactly, so that with perfect verification (lag only,
 ``detect = 1``, no false alarms) and no hazard the simulated values equal the check's: an event
 in period t with lag ℓ is seen at the end of t + ℓ (with probability ``detect`` in each period
 from then on), and strategies act on it from t + ℓ + 1. An undoing decided at τ with delay δ
@@ -104,7 +104,7 @@ def run_batch(
     steps_at = {int(t0) for t0 in s_period}
     hazard_on = any(bool((v.hazard_base > 0).any() or (v.hazard_growth > 0).any()) for v in variants)
     if hazard_on:
-        # the domestic clock (MODEL.md section 5): which steps are new benefits to whom, and
+        # the domestic clock (docs/model.md §5): which steps are new benefits to whom, and
         # the benefit level in force that counts as enough, per variant
         clock_step = [v.benefit_step[s_conc].astype(np.float64) for v in variants]  # [S, P]
         clock_flow = [v.benefit_flow for v in variants]  # [K, P]

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from .. import __version__
 from ..core import limits as _limits
 from ..core.errors import UsageError, did_you_mean
+from ..core.results import report_html
 from ..core.scenario import Scenario, Step
 from .engine import BATCH, BatchOutput, batches, run_batch, run_no_deal_batch, spawn_generators
 from .setup import SimSetup, build_setup
@@ -140,8 +141,22 @@ class SimulationResult:
             rows.append(row)
         return rows
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: :meth:`summary` (``detente simulate --json``)."""
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
+
     def to_frame(self) -> Any:
-        """A tidy pandas DataFrame, one row per episode (needs pandas)."""
+        """A tidy pandas DataFrame, one row per episode.
+
+        Columns: ``episode``; per party P ``value.P`` (discounted value), ``package_in_force.P``
+        (share of P's package in force at the horizon) and, when no-deal values were run,
+        ``value_vs_no_deal.P``; ``crisis``, ``crisis_period``, ``first_breach_period``,
+        ``first_breach_party`` (None when nobody breached), ``completion_period`` (−1 when the
+        schedule did not complete; likewise −1 for periods of events that did not happen).
+        """
         try:
             import pandas as pd  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover - depends on the environment
@@ -195,6 +210,7 @@ def simulate(
     batch_size: int = BATCH,
     progress: Callable[[int, int], None] | None = None,
     no_deal: bool = True,
+    compiled: bool = False,
 ) -> SimulationResult:
     """Play one strategy per party (``{"US": "reciprocal", "DPRK": "hedger"}``; parties not
     named play ``reciprocal``) over ``episodes`` episodes of ``horizon`` periods.
@@ -202,6 +218,8 @@ def simulate(
     ``progress(done, total)`` is called after every batch with episode counts. With
     ``no_deal`` (the default) every episode is also played under no deal (:func:`no_deal_values`)
     with the same batch seeds, so the summary states each value against that baseline.
+    ``compiled`` runs the batches through the numba kernel (:mod:`detente.simulation.kernel`):
+    the same results, faster, after a one-time compilation cached on disk.
     """
     if episodes <= 0:
         raise UsageError(f"episodes must be at least 1, found {episodes}")
@@ -217,11 +235,12 @@ def simulate(
     sizes = batches(episodes, batch_size)
     entropy = _entropy(seed)  # shared with the no-deal run, also when seed is None
     rngs = spawn_generators(entropy, len(sizes))
+    run = _compiled_run_batch() if compiled else run_batch
     outputs: list[BatchOutput] = []
     started = time.perf_counter()
     done = 0
     for size, rng in zip(sizes, rngs, strict=True):
-        outputs.append(run_batch(setup, [s.clone() for s in strats], size, horizon, rng))
+        outputs.append(run(setup, [s.clone() for s in strats], size, horizon, rng))
         done += size
         if progress is not None:
             progress(done, episodes)
@@ -258,6 +277,13 @@ def simulate(
             "seconds": elapsed,
         },
     )
+
+
+def _compiled_run_batch() -> Callable[..., BatchOutput]:
+    """The compiled engine, imported on demand (numba's import and compilation are not free)."""
+    from .kernel import run_batch_compiled
+
+    return run_batch_compiled
 
 
 def _entropy(seed: int | None) -> int:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.errors import UsageError
+from ..core.results import pandas, report_html
 from ..core.scenario import Scenario, Step
 from .simulate import NO_DEAL, simulate
 from .strategies.base import REGISTRY, make_strategy
@@ -69,6 +70,26 @@ class TournamentResult:
             "seed": self.seed,
             "provenance": dict(self.provenance),
         }
+
+    def to_frame(self) -> Any:
+        """One row per pairing: ``row`` (first side's strategy), ``column`` (second side's), then
+        per party P ``value.P``, ``package_in_force.P`` and, when run, ``value_vs_no_deal.P``
+        (means over the episodes), and ``crisis_rate``."""
+        rows = []
+        for i, r in enumerate(self.rows):
+            for j, c in enumerate(self.columns):
+                row: dict[str, Any] = {"row": r, "column": c}
+                for party, matrix in self.value.items():
+                    row[f"value.{party}"] = matrix[i][j]
+                    row[f"package_in_force.{party}"] = self.package_in_force[party][i][j]
+                    if party in self.value_vs_no_deal:
+                        row[f"value_vs_no_deal.{party}"] = self.value_vs_no_deal[party][i][j]
+                row["crisis_rate"] = self.crisis_rate[i][j]
+                rows.append(row)
+        return pandas().DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
 
 
 def tournament(

@@ -42,9 +42,9 @@ OutputType = Literal["bool", "num"]
 Value = bool | float | str
 #: The analyses of the claim language, with a one-line description.
 ANALYSES = {
-    "check": "the self-enforcement check of a named schedule (MODEL.md section 3)",
-    "design": "the fastest self-enforcing schedule of the whole package (MODEL.md section 4)",
-    "simulate": "the Monte Carlo simulation of strategies (MODEL.md section 5)",
+    "check": "the self-enforcement check of a named schedule (docs/model.md §3)",
+    "design": "the fastest self-enforcing schedule of the whole package (docs/model.md §4)",
+    "simulate": "the Monte Carlo simulation of strategies (docs/model.md §5)",
 }
 #: Defaults of a simulate call in a sweep or a claim.
 SIM_EPISODES = 200
@@ -94,7 +94,7 @@ def _finite_or(x: float | None, default: float) -> float:
 
 @dataclass(frozen=True)
 class CheckCall:
-    """``check[SCHEDULE]``: the check of MODEL.md section 3 on one named schedule."""
+    """``check[SCHEDULE]``: the check of docs/model.md §3 on one named schedule."""
 
     schedule: str
     kind: str = "check"
@@ -126,7 +126,7 @@ class CheckCall:
 
 @dataclass(frozen=True)
 class DesignCall:
-    """``design[horizon=H, CONCESSION=TRANCHES, time_limit=S]``: MODEL.md section 4."""
+    """``design[horizon=H, CONCESSION=TRANCHES, time_limit=S]``: docs/model.md §4."""
 
     horizon: int | None = None
     tranches: tuple[tuple[str, int], ...] = ()
@@ -199,7 +199,7 @@ class DesignCall:
 
 @dataclass(frozen=True)
 class SimulateCall:
-    """``simulate[PARTY=STRATEGY, ...; schedule=S; episodes=N; horizon=H]``: MODEL.md section 5.
+    """``simulate[PARTY=STRATEGY, ...; schedule=S; episodes=N; horizon=H]``: docs/model.md §5.
 
     ``strategies`` names a strategy for every party of the scenario, in the scenario's order
     (parties not named by the user play ``reciprocal``), each in its canonical spelling.

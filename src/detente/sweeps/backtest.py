@@ -42,6 +42,7 @@ from ..analysis.enforcement import TOLERANCE, EnforcementReport, check
 from ..core.errors import UsageError
 from ..core.expr import Expr
 from ..core.outcome import Outcome
+from ..core.results import pandas, report_html
 from ..core.scenario import Scenario
 from ..simulation.simulate import simulate
 from .sampling import ParameterSpace, sample
@@ -203,6 +204,22 @@ class BacktestResult:
             line += f"; the model gets wrong: {', '.join(s['missed'])}"
         return line + "."
 
+    def to_frame(self) -> Any:
+        """One row per case: ``case``, ``completed`` (the record), ``matched``, ``match.K`` for
+        each count K (completed, party, kind, timing), ``share`` (of the parameter space that
+        predicts the record), ``share_ci_low``, ``share_ci_high``, ``samples``."""
+        rows = []
+        for c in self.cases:
+            row: dict[str, Any] = {"case": c.case, "completed": c.outcome.completed, "matched": c.matched}
+            row.update({f"match.{k}": v for k, v in c.match.items()})
+            low, high = c.share_ci if c.share_ci else (None, None)
+            row.update({"share": c.share, "share_ci_low": low, "share_ci_high": high, "samples": c.samples})
+            rows.append(row)
+        return pandas().DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "cases": [c.to_dict() for c in self.cases],
@@ -250,7 +267,7 @@ def _own_cost(resolved: Scenario, cid: str, party: str, discount: float) -> floa
 
 
 def _fragile(resolved: Scenario, cid: str, discount: float) -> bool:
-    """Whether undoing ``cid`` pays its giver on its own (MODEL.md section 3, same tolerance)."""
+    """Whether undoing ``cid`` pays its giver on its own (docs/model.md §3, same tolerance)."""
     c = resolved.concession(cid)
     if c.reversible is None:
         return False

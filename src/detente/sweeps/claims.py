@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..core.errors import UsageError, did_you_mean
+from ..core.results import pandas, report_html
 from ..core.scenario import Scenario
 from .analyses import Call
 from .language import ClaimSyntaxError, Expression, compile_expression, env_from_rows, split_args
@@ -257,6 +258,37 @@ class ClaimResult:
             "message": self.message,
             "warnings": list(self.warnings),
         }
+
+    def to_frame(self) -> Any:
+        """One row: ``id``, ``statement``, ``expect``, ``holds_share``, ``ci95_low``, ``ci95_high``,
+        ``n`` (sample points), ``undefined_points``, ``verdict``, ``agrees``. Several claims:
+        :func:`claims_frame`."""
+        return claims_frame([self])
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
+
+
+def claims_frame(results: Sequence[ClaimResult]) -> Any:
+    """The claims of :func:`evaluate_claims` as one tidy DataFrame, one row per claim
+    (columns of :meth:`ClaimResult.to_frame`)."""
+    columns = ["id", "statement", "expect", "holds_share", "ci95_low", "ci95_high", "n", "undefined_points"]
+    rows = [
+        {
+            "id": r.id,
+            "statement": r.statement,
+            "expect": r.expect,
+            "holds_share": r.holds_share,
+            "ci95_low": r.ci95[0],
+            "ci95_high": r.ci95[1],
+            "n": r.n,
+            "undefined_points": r.undefined,
+            "verdict": r.verdict,
+            "agrees": r.agrees,
+        }
+        for r in results
+    ]
+    return pandas().DataFrame(rows, columns=[*columns, "verdict", "agrees"])
 
 
 def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

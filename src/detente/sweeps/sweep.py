@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from ..core.errors import UsageError
+from ..core.results import missing_part, pandas, report_html
 from ..core.scenario import Scenario
 from .analyses import Call, make_call
 from .sampling import ParameterSpace, check_seed, point_seed, sample
@@ -140,6 +141,18 @@ class SweepResult:
             "seed": self.seed,
             "seconds": self.seconds,
         }
+
+    def to_frame(self) -> Any:
+        """One row per sample point, in sample order: ``rows`` flattened with dotted names
+        (``point``, ``params.P`` for each sampled parameter, then each analysis's outputs, e.g.
+        ``outputs.check[S].margin``). A sweep interrupted before any point finished raises, naming the
+        run to resume."""
+        if not self.rows:
+            raise missing_part("SweepResult", "rows", f"no point finished; resume run {self.run_id!r}")
+        return pandas().json_normalize(self.rows, sep=".")
+
+    def _repr_html_(self) -> str:
+        return report_html(self)
 
 
 def _spec_hash(scenario: Scenario, spec: Mapping[str, Any]) -> str:

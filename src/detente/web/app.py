@@ -10,7 +10,7 @@ through the JSON API under ``/api`` (OpenAPI schema at ``/api/openapi.json``, do
 ``GET  /api/cases``      the built-in case names and titles
 ``GET  /api/cases/NAME`` one case's YAML text
 ``POST /api/validate``   a scenario's parts, or its problems with line numbers (422)
-``POST /api/check``      the self-enforcement check: the JSON of MODEL.md section 7
+``POST /api/check``      the self-enforcement check: the JSON of docs/model.md §7
 ``POST /api/design``     the fastest self-enforcing schedule (bounded solve time)
 ``POST /api/simulate``   a small Monte Carlo run (larger ones as jobs)
 ``POST /api/jobs/KIND``  a background job: design, simulate, tournament, claims, report

@@ -154,7 +154,7 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: ComputePool
         tipping: bool = False,
         figures: Annotated[bool, Query(description="Add Vega-Lite specs of the timeline, slack and leverage.")] = False,
     ) -> Response:
-        """Is a schedule self-enforcing (MODEL.md §3)? The JSON of MODEL.md §7: verdict,
+        """Is a schedule self-enforcing (docs/model.md §3)? The JSON of docs/model.md §7: verdict,
         participation, one constraint per party and period, violations with explanations.
         With several schedules and none named: ``{"schedules": {name: result}}``."""
         scn = await scenario_from(request, case, source, set_)
@@ -175,7 +175,7 @@ def add_routes(api: FastAPI, lim: Limits, jobs: JobManager, workers: ComputePool
         time_limit: Annotated[float | None, Query(description="Solver seconds (capped).")] = None,
         figures: bool = False,
     ) -> dict[str, Any]:
-        """The fastest self-enforcing schedule (MODEL.md §4), with a bounded solve time."""
+        """The fastest self-enforcing schedule (docs/model.md §4), with a bounded solve time."""
         scn = await scenario_from(request, case, source, set_)
         hz, limit = design_args(lim, horizon, time_limit, lim.design_time_limit)
         # the solver stops itself at its time limit; the worker is killed a little later

@@ -2,7 +2,7 @@
 
 Vocabulary used in the docstrings: a *breach* by another party is what this party has seen of
 it (an overdue step, an undoing, or a false alarm); *fragile* concessions are those whose
-undoing pays their giver on its own (MODEL.md section 3), the only credible punishments.
+undoing pays their giver on its own (docs/model.md §3), the only credible punishments.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Faithful(Strategy):
 
 @register
 class Reciprocal(Strategy):
-    """MODEL.md's punishment: steps on time while no breach is seen; on a seen breach, halt and
+    """the punishment of docs/model.md §3: steps on time while no breach is seen; on a seen breach, halt and
     undo the fragile concessions. With ``forgiveness=True`` it resumes (late steps included)
     once no breach is reported any more."""
 
