@@ -192,6 +192,7 @@ def test_outcomes_are_read_only_by_the_backtest() -> None:
         SRC / "sweeps" / "backtest.py",
         SRC / "core" / "outcome.py",
         SRC / "core" / "scenario.py",
+        SRC / "core" / "models.py",  # declares the field (and imports its type)
         SRC / "cli" / "backtest.py",
         SRC / "cli" / "base_commands.py",  # `detente cases` lists the outcome
     }

@@ -29,7 +29,7 @@ from .errors import Loc, Problem, did_you_mean
 from .expr import Expr, ExpressionError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .scenario import Demand, Scenario
+    from .models import Demand, ScenarioFields
 
 __all__ = ["FIELDS", "demand_problems", "earliest_periods", "needed_tranches"]
 
@@ -70,7 +70,7 @@ def _num(value: float | int | Expr | None, env: Mapping[str, float]) -> float | 
 
 
 def earliest_periods(
-    scn: Scenario,
+    scn: ScenarioFields,
     demands: Sequence[Demand],
     env: Mapping[str, float],
     tranches: Mapping[str, int] | None = None,
@@ -122,7 +122,7 @@ def earliest_periods(
     return None
 
 
-def _missed(scn: Scenario, demands: Sequence[Demand], env: Mapping[str, float]) -> str | None:
+def _missed(scn: ScenarioFields, demands: Sequence[Demand], env: Mapping[str, float]) -> str | None:
     """Why ``demands`` cannot all hold on any schedule, or None when they can."""
     starts = earliest_periods(scn, demands, env)
     if starts is None:
@@ -156,9 +156,9 @@ def _missed(scn: Scenario, demands: Sequence[Demand], env: Mapping[str, float]) 
     return None
 
 
-def demand_problems(scn: Scenario) -> list[Problem]:
+def demand_problems(scn: ScenarioFields) -> list[Problem]:
     """Every problem of ``scn.demands`` (see the module docstring)."""
-    from .scenario import MAX_HORIZON
+    from .limits import MAX_HORIZON
 
     problems: list[Problem] = []
     env = {name: p.value for name, p in scn.parameters.items()}

@@ -13,14 +13,12 @@ and source keys it names must exist, and its dates must be in order.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Literal, get_args
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from .errors import Loc, Problem, did_you_mean
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .scenario import Scenario
 
 __all__ = ["KINDS", "Breach", "Exit", "Kind", "Outcome", "months_between", "outcome_problems"]
 
@@ -98,7 +96,34 @@ class Outcome(_Model):
         return months_between(self.start, date)
 
 
-def outcome_problems(scn: Scenario) -> list[Problem]:
+class _Step(Protocol):
+    """What :func:`outcome_problems` reads of a concession."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def by(self) -> str: ...
+
+
+class _Case(Protocol):
+    """What :func:`outcome_problems` reads of a scenario (a :class:`~detente.core.scenario.Scenario`
+    satisfies it; typing against this keeps the scenario module free to import this one)."""
+
+    @property
+    def outcome(self) -> Outcome | None: ...
+    @property
+    def party_ids(self) -> tuple[str, ...]: ...
+    @property
+    def concessions(self) -> Sequence[_Step]: ...
+    @property
+    def period(self) -> str: ...
+    @property
+    def schedule_names(self) -> tuple[str, ...]: ...
+    @property
+    def sources(self) -> Mapping[str, str]: ...
+
+
+def outcome_problems(scn: _Case) -> list[Problem]:
     """Every problem of ``scn.outcome`` against the rest of ``scn`` (none without an outcome)."""
     out = scn.outcome
     if out is None:

@@ -31,8 +31,10 @@ from numpy.typing import NDArray
 from ..core.errors import UsageError
 from ..core.scenario import Scenario
 from .explain import binding_constraints
+from .objectives import NASH_FLOOR, objective_value
 from .package import Check, Package, build_package, check_counts, completion_of, requires_ok
 from .result import DesignResult, SidePayment
+from .search import feasible_message, infeasible_message, named_steps, provenance
 
 if TYPE_CHECKING:  # pragma: no cover
     from .demands import Rule
@@ -105,8 +107,6 @@ def _others_ok(check: Check, j: int, tol: float = 1e-9) -> bool:
 
 def brute_force_package(pkg: Package, *, start: float | None = None) -> DesignResult:
     """The oracle on a built package (see the module docstring)."""
-    from .milp import feasible_message, infeasible_message, named_steps, provenance
-
     t0 = time.perf_counter() if start is None else start
     if pkg.n_tranches > MAX_TRANCHES:
         raise UsageError(f"the brute-force oracle handles at most {MAX_TRANCHES} tranches, found {pkg.n_tranches}")
@@ -213,7 +213,6 @@ def brute_force_objective(
     their MILP rows.
     """
     from .demands import holds
-    from .objectives import NASH_FLOOR, objective_value
 
     if pkg.n_tranches > MAX_TRANCHES or pkg.horizon > MAX_HORIZON:
         raise UsageError("the brute-force oracle handles at most 7 tranches and a horizon of 6")

@@ -13,7 +13,7 @@
 * ``robust-slack``: the largest minimum normalised slack (the designer's tie-break, here over
   every schedule within ``T``, not only the fastest).
 
-The loop is :func:`detente.design.milp._lazy`'s: solve the master, check the schedule with the
+The loop is :func:`detente.design.search._lazy`'s: solve the master, check the schedule with the
 exact kernel, add the cuts it violates, solve again. The master is a relaxation of the
 problem, so once the kernel accepts the master's optimum that optimum is exact. For ``fair``
 the log is replaced by tangent lines ``z_i ≤ log a + (u_i − a)/a`` (the log is concave, so
@@ -38,11 +38,11 @@ from numpy.typing import NDArray
 from .demands import Rule, add_rule, holds
 from .forms import comply_form
 from .master import Master, Objective
-from .milp import MAXMIN_TOL, _complete, _lazy, _passes, _Search, _violations, all_keys, eta_upper_bound
 from .package import Check, Package, check_counts, requires_ok
+from .search import MAXMIN_TOL, _complete, _lazy, _passes, _Search, _violations, all_keys, eta_upper_bound
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .result import DesignResult
+    pass
 
 __all__ = [
     "NASH_FLOOR",
@@ -50,7 +50,6 @@ __all__ = [
     "OBJECTIVES",
     "Solved",
     "depth_form",
-    "design_for",
     "fastest",
     "objective_value",
     "optimise",
@@ -261,7 +260,7 @@ def optimise(
 
 def _robust(search: _Search, T: int, rules: Sequence[Rule], eta_lb: float = 0.0) -> Solved:
     """The largest minimum normalised slack within T, by the designer's own max-min loop
-    (:func:`detente.design.milp._lazy`, which also tightens its big-M constants as the
+    (:func:`detente.design.search._lazy`, which also tightens its big-M constants as the
     solver's bound falls), with the demands' rows added to each master it builds."""
 
     def extra(master: Master) -> None:
@@ -310,144 +309,3 @@ def reported_value(pkg: Package, counts: IntArray, check: Check, objective: str)
     if objective == "fair":
         return float(np.log(check.participation).sum())
     return objective_value(pkg, counts, check, objective)
-
-
-def design_for(
-    pkg: Package,
-    objective: str,
-    demands: Sequence[str] | None = None,
-    *,
-    time_limit: float | None = None,
-    method: str = "auto",
-    start: float | None = None,
-) -> DesignResult:
-    """The best schedule for ``objective`` among the self-enforcing ones within the horizon
-    that meet ``demands`` (scenario demand ids), as a :class:`DesignResult`.
-
-    ``fastest`` with demands searches the completion period upwards, then breaks ties by the
-    largest minimum normalised slack, as the plain designer does. When nothing qualifies and
-    there are no demands, the plain designer's diagnostics (binding constraints, side
-    payment) are returned; with demands, the message points to ``detente zone``.
-    """
-    import time
-
-    from ..core.errors import UsageError
-    from .demands import compile_rules
-    from .explain import binding_constraints
-    from .milp import METHODS, _Search, assert_self_enforcing, design, named_steps, provenance
-    from .package import completion_of
-    from .result import DesignResult
-
-    t0 = time.perf_counter() if start is None else start
-    if objective not in OBJECTIVES:
-        raise UsageError(f"objective: expected one of {', '.join(OBJECTIVES)}, found {objective!r}")
-    if method not in METHODS:
-        raise UsageError(f"method: expected one of {', '.join(METHODS)}, found {method!r}")
-    rules = compile_rules(pkg, demands) if demands is not None else []
-    word = pkg.comp.period_label
-    T = pkg.horizon
-    search = _Search(pkg, None if time_limit is None else t0 + float(time_limit))
-    counts: IntArray | None = None
-    status = "infeasible"
-    if method == "bruteforce":
-        from .bruteforce import brute_force_objective
-
-        best = brute_force_objective(pkg, objective, rules)
-        if best is not None:
-            counts, status = best[1], "optimal"
-    elif objective == "fastest":
-        _, found = fastest(search, rules)
-        counts, status = found.counts, found.status
-    elif objective == "robust-slack" and time_limit is not None:
-        # a schedule to fall back on if the limit runs out: the fastest, whose smallest
-        # slack also bounds the optimum from below
-        _, base = fastest(search, rules)
-        counts, status = base.counts, base.status
-        if base.status == "optimal" and base.check is not None:
-            found = _robust(search, T, rules, eta_lb=max(0.0, base.check.min_norm_slack))
-            if found.status == "optimal":
-                counts = found.counts
-            else:
-                status = "time_limit"
-    else:
-        found = optimise(search, T, objective, rules)
-        counts, status = found.counts, found.status
-    if status == "time_limit" and counts is not None and objective == "robust-slack":
-        check = assert_self_enforcing(pkg, counts)
-        return DesignResult(
-            feasible=True,
-            status="time_limit",
-            completion_period=completion_of(counts),
-            schedule=named_steps(pkg, counts),
-            min_slack=check.min_norm_slack,
-            binding=binding_constraints(pkg, counts, check),
-            side_payment=None,
-            solve_time=time.perf_counter() - t0,
-            method="milp",
-            provenance=provenance(pkg),
-            lower_bound=0,
-            message=(
-                f"Stopped (time limit): the best schedule found has a smallest normalised slack of "
-                f"{check.min_norm_slack:.4g} (not proved the largest)."
-            ),
-            stats={"solves": search.solves, "iterations": search.iterations, "cuts": len(search.keys)},
-            objective=objective,
-            objective_value=check.min_norm_slack,
-            demands=tuple(r.id for r in rules),
-        )
-    if status == "optimal" and counts is not None:
-        check = assert_self_enforcing(pkg, counts)
-        value = reported_value(pkg, counts, check, objective)
-        done = completion_of(counts)
-        return DesignResult(
-            feasible=True,
-            status="optimal",
-            completion_period=done,
-            schedule=named_steps(pkg, counts),
-            min_slack=check.min_norm_slack,
-            binding=binding_constraints(pkg, counts, check),
-            side_payment=None,
-            solve_time=time.perf_counter() - t0,
-            method="bruteforce" if method == "bruteforce" else "milp",
-            provenance=provenance(pkg),
-            lower_bound=done if objective == "fastest" else 0,
-            message=(
-                f"The {_WHAT[objective]} self-enforcing schedule within {word} {T}"
-                f"{' that meets the demands' if rules else ''} completes in {word} {done}"
-                f" ({objective} value {value:.6g})."
-            ),
-            stats={"solves": search.solves, "iterations": search.iterations, "cuts": len(search.keys)},
-            objective=objective,
-            objective_value=value,
-            demands=tuple(r.id for r in rules),
-        )
-    if status not in ("infeasible",):
-        raise UsageError(
-            f"the {objective} design stopped ({status.replace('_', ' ')}) before an answer; raise --time-limit"
-        )
-    if not rules:
-        from dataclasses import replace
-
-        plain = design(pkg.scenario, pkg.horizon, dict(pkg.tranches), params=dict(pkg.comp.params), method=method)
-        return replace(plain, objective=objective, objective_value=None)
-    return DesignResult(
-        feasible=False,
-        status="infeasible",
-        completion_period=None,
-        schedule=(),
-        min_slack=None,
-        binding=(),
-        side_payment=None,
-        solve_time=time.perf_counter() - t0,
-        method="bruteforce" if method == "bruteforce" else "milp",
-        provenance=provenance(pkg),
-        lower_bound=T + 1,
-        message=(
-            f"No self-enforcing schedule within {word} {T} meets the demands "
-            f"({', '.join(r.id for r in rules)}): the agreement zone is empty; `detente zone` says which must give."
-        ),
-        stats={"solves": search.solves},
-        objective=objective,
-        objective_value=None,
-        demands=tuple(r.id for r in rules),
-    )
