@@ -141,7 +141,7 @@ class EfgNode:
     infoset: int = 0
     actions: list[str] = field(default_factory=list)
     probs: list[Fraction] = field(default_factory=list)
-    outcome: int = 0
+    outcome_id: int = 0
     payoffs: list[Fraction] | None = None
     children: list[EfgNode] = field(default_factory=list)
 
@@ -257,7 +257,7 @@ def parse_efg(text: str) -> ParsedGame:
     infosets: dict[tuple[int, int], list[str]] = {}
 
     def outcome_tail(node: EfgNode) -> None:
-        node.outcome = r.integer("an outcome number")
+        node.outcome_id = r.integer("an outcome number")
         tok = r.peek()
         if tok is not None and tok[0] == "str":
             r.string("an outcome name")
@@ -268,16 +268,16 @@ def parse_efg(text: str) -> ParsedGame:
             r.take("brace", "a payoff or '}'", "}")
             if len(pays) != len(players):
                 raise EfgError(
-                    f"line {r._line()}: outcome {node.outcome} has {len(pays)} payoffs for {len(players)} players"
+                    f"line {r._line()}: outcome {node.outcome_id} has {len(pays)} payoffs for {len(players)} players"
                 )
-            if node.outcome == 0:
+            if node.outcome_id == 0:
                 raise EfgError(f"line {r._line()}: outcome 0 means 'no outcome' and cannot carry payoffs")
-            if node.outcome in outcomes and outcomes[node.outcome] != pays:
-                raise EfgError(f"line {r._line()}: outcome {node.outcome} is given two different payoff vectors")
-            outcomes[node.outcome] = pays
-        elif node.outcome and node.outcome not in outcomes:
-            raise EfgError(f"line {r._line()}: outcome {node.outcome} is used before its payoffs are given")
-        node.payoffs = outcomes.get(node.outcome)
+            if node.outcome_id in outcomes and outcomes[node.outcome_id] != pays:
+                raise EfgError(f"line {r._line()}: outcome {node.outcome_id} is given two different payoff vectors")
+            outcomes[node.outcome_id] = pays
+        elif node.outcome_id and node.outcome_id not in outcomes:
+            raise EfgError(f"line {r._line()}: outcome {node.outcome_id} is used before its payoffs are given")
+        node.payoffs = outcomes.get(node.outcome_id)
 
     def node() -> EfgNode:
         kind = r.take("word", "a node type ('p', 'c' or 't')")
