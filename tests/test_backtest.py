@@ -494,3 +494,18 @@ def test_report_without_a_scenario_or_backtest_is_a_usage_error() -> None:
     assert result.exit_code == 2
     assert "--backtest" in result.output
     assert "Traceback" not in result.output
+
+
+def test_hanoi_backtest_reads_the_agreement_zone_under_the_recorded_demands() -> None:
+    """A case that records the parties' demands gets the zone at best values: at Hanoi no
+    self-enforcing schedule meets both sides' stated demands, which predicts no deal."""
+    from detente.sweeps.backtest import backtest_case
+
+    result = backtest_case("hanoi-2019", detente.load("hanoi-2019"))
+    zone = result.predicted.zone
+    assert zone is not None
+    assert zone["empty"] is True
+    assert set(zone["conflict"]) == {"us-one-more-step", "dprk-relief-for-yongbyon"}
+    assert result.to_dict()["predicted"]["zone"]["empty"] is True
+    # a case without demands carries no zone
+    assert backtest_case("inf-1987", detente.load("inf-1987")).predicted.zone is None

@@ -101,6 +101,11 @@ def backtest_command(
     console = _console()
     console.print(table)
     console.print(result.summary_line())
+    for c in result.cases:
+        if c.predicted.zone is not None:
+            z = c.predicted.zone
+            verdict = "empty: no deal expected" if z["empty"] else "open: a deal both sides accept exists"
+            console.print(f"{c.case}: the agreement zone under the recorded demands is {verdict}. {z['text']}")
 
 
 def write_backtest_page(names: list[str] | None, out: Path, *, samples: int, seed: int, window: int = 12) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -109,15 +109,21 @@ class Prediction:
     first_breach: Breach | None
     simulated_completion: float | None  # share of reciprocal episodes that complete (None: not run)
     plan: str | None = None  # the deviation plan of the first breach ("participation" at period 0)
+    #: At best values, for a case that records the parties' demands (``demands:``): the agreement
+    #: zone under them, ``{"empty", "conflict": [demand ids], "drop": [...], "text"}``.
+    zone: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "self_enforcing": self.self_enforcing,
             "completed": self.completed,
             "first_breach": self.first_breach.to_dict() if self.first_breach else None,
             "simulated_completion": self.simulated_completion,
             "plan": self.plan,
         }
+        if self.zone is not None:
+            out["zone"] = dict(self.zone)
+        return out
 
 
 @dataclass(frozen=True)
@@ -345,6 +351,22 @@ def predict(
     return Prediction(report.self_enforcing, completed, breach, sim_share, plan)
 
 
+def zone_summary(scn: Scenario) -> dict[str, Any]:
+    """The agreement zone of case ``scn`` under every demand it records, at best values: whether
+    any self-enforcing schedule meets them all, and if not the demands that collide and the
+    fewest to drop (:func:`detente.design.zone.zone`). It says whether the model expects a deal
+    to be signed at all, which the check of one proposal cannot."""
+    from ..design.zone import zone
+
+    found = zone(scn, points=2)
+    return {
+        "empty": found.empty,
+        "conflict": [c.demand for c in found.conflict],
+        "drop": list(found.drop),
+        "text": found.message,
+    }
+
+
 def compare(pred: Prediction, out: Outcome, actual: Breach | None, window: int) -> dict[str, bool]:
     """Whether ``pred`` matches the record on completion, first breacher, step kind and timing."""
     guess = pred.first_breach
@@ -374,6 +396,8 @@ def backtest_case(
     out = _outcome(scn)
     actual = recorded(scn)
     best = predict(scn, seed=seed)
+    if scn.demands:
+        best = replace(best, zone=zone_summary(scn))
     match = compare(best, out, actual, window)
     share: float | None = None
     ci: tuple[float, float] | None = None
