@@ -150,7 +150,7 @@ SMALLER: dict[str, tuple[str, ...]] = {
         "claims",
         "hanoi-2019",
         "--samples",
-        "2",
+        "50",
         "--seed",
         "1",
         "--only",
