@@ -146,11 +146,11 @@ SMALLER: dict[str, tuple[str, ...]] = {
         "--horizon",
         "24",
     ),
-    "claims hanoi-2019 --samples 64 --seed 1": (
+    "claims hanoi-2019 --samples 256 --seed 1": (
         "claims",
         "hanoi-2019",
         "--samples",
-        "2",
+        "50",
         "--seed",
         "1",
         "--only",
@@ -416,6 +416,55 @@ def _us_relief_month() -> list[str]:
     return ["a year"]
 
 
+def _zone_relief() -> list[str]:
+    """The month by which the DPRK's relief demand opens the zone, and the month it demanded."""
+    from detente.design.zone import zone
+
+    scn = detente.load("hanoi-2019")
+    result = zone(scn)
+    assert result.empty, "the Hanoi zone is no longer empty"
+    demand = next(d for d in scn.demands if d.party == "DPRK" and d.concession == "relief")
+    found = [c for c in result.conflict if c.demand == demand.id]
+    assert found, f"{demand.id} is no longer in the conflicting set"
+    return [str(found[0].relax_period), str(demand.period)]
+
+
+_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
+
+
+@cache
+def _backtest_result() -> Any:
+    """The backtest of the README's command at the best values (its seed; the samples only
+    estimate shares, which the prose does not state)."""
+    from detente.cli.backtest import load_cases
+    from detente.sweeps.backtest import backtest
+
+    args = readme_command("backtest")
+    seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 0
+    return backtest(load_cases(None), samples=0, seed=seed)
+
+
+def _backtest() -> list[str]:
+    result = _backtest_result()
+    dprk = [c for c in result.cases if "DPRK" in {p.id for p in detente.load(c.case).parties}]
+    others = [c for c in result.cases if c not in dprk]
+    right = [c for c in dprk if c.match["completed"] and c.match["party"] and c.match["timing"]]
+    assert len(right) == len(dprk), "no longer right on every DPRK case's completion, breacher and timing"
+    assert not any(c.matched for c in others), "a non-DPRK case now matches"
+    completed = sorted(c.case for c in others if c.outcome.completed)
+    assert completed == ["inf-1987", "libya-2003", "new-start-2010", "start-1991"], completed
+    assert sorted(c.case for c in others if not c.outcome.completed) == ["jcpoa-2015"]
+    assert all(not c.match["completed"] for c in others), "a non-DPRK case is now right on completion"
+    kind = sum(c.match["kind"] for c in dprk)
+    summary = result.summary()
+    return [
+        _WORDS.get(len(dprk), str(len(dprk))),
+        _WORDS.get(kind, str(kind)),
+        str(summary["matches_at_best"]),
+        str(summary["cases"]),
+    ]
+
+
 #: (pattern in the README's prose with one group per number, what the code computes for them)
 PROSE: list[tuple[str, Callable[[], list[str]]]] = [
     (r"the deal is worth (−?\d+\.\d+) to the DPRK against the status quo", _dprk_participation),
@@ -448,6 +497,13 @@ PROSE: list[tuple[str, Callable[[], list[str]]]] = [
     (r"so does maximum pressure \(the third\), with (\d+) % of the package in\s+force", _pressure),
     (r"no deal is worth (-?\d+\.\d+) to the DPRK,\s+and phased reciprocity (\d+\.\d+) more than that", _no_deal),
     (r"carries (\w+) claims", _claims_count),
+    (r"the DPRK's relief by month (\d+) instead of\s+month (\d+) would open it", _zone_relief),
+    (
+        r"It gets the (\w+) DPRK cases right on completion, first breacher and timing \((\w+) of them on\s+the kind"
+        r"\s+of step as well\), and misses every agreement that was completed \(INF, START I, New\s+START, Libya\)"
+        r"\s+and the US exit from the JCPOA: (\d+) of (\d+) cases match on every count at the best\s+values",
+        _backtest,
+    ),
     (r"and exit\s+code (\d+):", lambda: [str(run(readme_command("validate docs/examples/broken.yaml"))[0])]),
 ]
 
@@ -477,6 +533,8 @@ NOT_RESULTS = [
     r"Apache-2\.0",
     r"ten-year",
     r"second Trump-Kim summit",
+    r"Agreed Framework \(1994\)",
+    r"New START\s+\(2010\)",
 ]
 
 
