@@ -390,9 +390,8 @@ def discover(
 
     if method not in ("sobol", "lhs", "random"):
         raise UsageError(f"--method {method!r}: discovery samples with sobol, lhs or random")
-    from .claims import claims_from_scenario
-
-    named = {c.id: c.claim for c in claims_from_scenario(scenario)}
+    # a claim of the scenario, by its id (as in its ``claims:`` section)
+    named = {str(c.id): " ".join(str(c.claim).split()) for c in scenario.claims}
     if output.strip() in named:  # a claim of the scenario, by its id
         output = named[output.strip()]
     expr = compile_expression(output, scenario, "--output")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,7 +19,15 @@ from ..core.scenario import Scenario
 from .language import env_from_rows
 
 if TYPE_CHECKING:
-    from .claims import CompiledClaim
+    from .language import Expression
+
+
+class CompiledClaim(Protocol):
+    """What a tipping scan reads of a compiled claim (:class:`detente.sweeps.claims.CompiledClaim`)."""
+
+    @property
+    def expression(self) -> Expression: ...
+
 
 __all__ = ["Memo", "tipping"]
 

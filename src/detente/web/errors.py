@@ -14,8 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..core.errors import DetenteError, ScenarioError
-from .jobs import JobTimedOut
-from .workers import WorkerDied, WorkerTimedOut
+from .failures import HTTPProblem, JobTimedOut, WorkerDied, WorkerTimedOut
 
 __all__ = ["FastJSON", "HTTPProblem", "cap", "install_handlers"]
 
@@ -31,16 +30,6 @@ class FastJSON(JSONResponse):
         from ..report.html import json_safe
 
         return json.dumps(json_safe(content), allow_nan=False, separators=(",", ":")).encode("utf-8")
-
-
-class HTTPProblem(Exception):
-    """An error answered with ``status`` and a JSON ``{"detail": message, ...}``."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra
 
 
 def cap(name: str, value: int, low: int, high: int, hint: str = "") -> int:

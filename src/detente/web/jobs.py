@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .workers import WorkerDied, WorkerTimedOut
+from .failures import JobCancelled, JobTimedOut, TooManyJobs, WorkerDied, WorkerTimedOut
 
 if TYPE_CHECKING:  # pragma: no cover
     from .workers import WorkerPool
@@ -32,18 +32,6 @@ __all__ = ["Job", "JobCancelled", "JobManager", "JobTimedOut", "TooManyJobs"]
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
 Report = Callable[[float, str], None]
-
-
-class JobCancelled(Exception):
-    """Raised inside a job when it has been cancelled."""
-
-
-class JobTimedOut(Exception):
-    """Raised inside a job when it has run past its time limit."""
-
-
-class TooManyJobs(Exception):
-    """Raised by :meth:`JobManager.submit` when the queue is full."""
 
 
 @dataclass

@@ -30,22 +30,11 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..core.errors import DetenteError, Problem, ScenarioError
+from .failures import HTTPProblem, JobCancelled, WorkerDied, WorkerTimedOut
 
 __all__ = ["ComputePool", "WorkerDied", "WorkerPool", "WorkerTimedOut"]
 
 Report = Callable[[float, str], None]
-
-
-class WorkerTimedOut(Exception):
-    """The child ran past its time limit and was killed."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"stopped after its time limit of {seconds:g} s")
-        self.seconds = seconds
-
-
-class WorkerDied(Exception):
-    """The child ended without an answer (killed, crashed, or out of its memory allowance)."""
 
 
 class _Cancelled(Exception):
@@ -96,8 +85,6 @@ def _resident_mb(pid: int, *, descendants: bool = True) -> float:
 
 def _encode_error(exc: BaseException) -> tuple[Any, ...]:
     """An exception as plain data that survives the pipe."""
-    from .errors import HTTPProblem
-
     if isinstance(exc, ScenarioError):
         return ("scenario", list(exc.problems), exc.source)
     if isinstance(exc, HTTPProblem):
@@ -113,7 +100,6 @@ def _encode_error(exc: BaseException) -> tuple[Any, ...]:
 
 def _decode_error(data: tuple[Any, ...], memory_mb: int | None) -> BaseException:
     from ..core.errors import UsageError
-    from .errors import HTTPProblem
 
     kind = data[0]
     if kind == "scenario":
@@ -225,7 +211,6 @@ class WorkerPool:
         report: Report | None,
         cancelled: threading.Event | None,
     ) -> Any:
-        from .jobs import JobCancelled
 
         parent, child = self._ctx.Pipe(duplex=False)
         # not a daemon: a daemon may not start processes, and a claims job starts a process pool
