@@ -10,7 +10,6 @@ clear message per problem and exit with code 2; nothing prints a traceback unles
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from collections.abc import Callable
@@ -141,27 +140,9 @@ def _guard(func: F) -> F:
 
 def _parse_sets(items: list[str] | None) -> dict[str, float | str]:
     """``--set NAME=VALUE`` items; a number must be finite and within the number-size limit."""
-    from ..core.errors import UsageError
-    from ..core.limits import MAX_ABS_NUMBER
+    from ..core.overrides import parse_overrides
 
-    out: dict[str, float | str] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
-        key, value = (s.strip() for s in item.split("=", 1))
-        if not key or not value:
-            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set leakage=0.6")
-        try:
-            number = float(value)
-        except ValueError:
-            out[key] = value
-            continue
-        if not (math.isfinite(number) and abs(number) <= MAX_ABS_NUMBER):
-            raise UsageError(
-                f"--set {key}: expected a finite number from {-MAX_ABS_NUMBER:g} to {MAX_ABS_NUMBER:g}, found {value!r}"
-            )
-        out[key] = number
-    return out
+    return parse_overrides(items, option=lambda x: f"--set {x}", example="--set leakage=0.6")
 
 
 def _load(source: str, sets: list[str] | None = None) -> Scenario:

@@ -8,7 +8,6 @@ of their text (they are immutable).
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -16,8 +15,8 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from ..core.errors import ScenarioError, UsageError
-from ..core.limits import MAX_ABS_NUMBER
+from ..core.errors import ScenarioError
+from ..core.overrides import parse_overrides
 from .errors import HTTPProblem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,22 +92,7 @@ def _decode(body: bytes, source: str) -> str:
 
 
 def _parse_sets(items: list[str]) -> dict[str, float | str]:
-    out: dict[str, float | str] = {}
-    for item in items:
-        key, sep, value = (s.strip() for s in item.partition("="))
-        if not sep or not key or not value:
-            raise UsageError(f"set={item!r}: expected NAME=VALUE, e.g. set=leakage=0.6")
-        try:
-            number = float(value)
-        except ValueError:
-            out[key] = value
-            continue
-        if not (math.isfinite(number) and abs(number) <= MAX_ABS_NUMBER):
-            raise UsageError(
-                f"set={key}: expected a finite number from {-MAX_ABS_NUMBER:g} to {MAX_ABS_NUMBER:g}, found {value!r}"
-            )
-        out[key] = number
-    return out
+    return parse_overrides(items, option=lambda x: f"set={x}", example="set=leakage=0.6")
 
 
 def apply_overrides(scn: Scenario, items: list[str]) -> Scenario:
