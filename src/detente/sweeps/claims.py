@@ -541,24 +541,13 @@ def _sobol_drivers(space: Any, truth: BoolArray, n: int, seed: int) -> tuple[lis
 
 def _failure_box(matrix: FloatArray, truth: BoolArray, space: Any) -> dict[str, Any] | None:
     """The first PRIM box where the claim fails, with a sentence, or None (no or too few failures)."""
-    from .discovery import MIN_CASES, find_boxes
+    from .discovery import MIN_CASES, main_failure_box
 
     if int((~truth).sum()) < MIN_CASES or len(truth) < 50:
         return None
-    found = find_boxes(
-        matrix,
-        truth,
-        space.names,
-        lows=space.lows,
-        highs=space.highs,
-        integer=space.integer,
-        target=False,
-        max_boxes=1,
-        cart=False,
-    )
-    if not found.boxes or not found.boxes[0].bounds:
+    box = main_failure_box(matrix, truth, space)
+    if box is None or not box.bounds:
         return None  # no region stands out: the claim fails about as often everywhere
-    box = found.boxes[0]
     out = box.to_dict()
     out["text"] = (
         f"fails mainly when {box.text} ({100 * box.coverage:.0f}% of the failures lie in this box, "

@@ -41,6 +41,7 @@ __all__ = [
     "box_text",
     "discover",
     "find_boxes",
+    "main_failure_box",
     "simplify",
 ]
 
@@ -364,6 +365,24 @@ def find_boxes(
     return Discovery(
         output, bool(target), n, cases, tuple(boxes), tuple(tradeoff), selected, tuple(leaves), tuple(names)
     )
+
+
+def main_failure_box(matrix: FloatArray, passes: BoolArray, space: Any) -> Box | None:
+    """The first PRIM box where ``passes`` is false over the sample ``matrix`` of ``space`` (a
+    :class:`~detente.sweeps.sampling.ParameterSpace`), or None when no box stands out. The
+    caller makes sure there are enough points and failures (:data:`MIN_POINTS`, :data:`MIN_CASES`)."""
+    found = find_boxes(
+        matrix,
+        passes,
+        space.names,
+        lows=space.lows,
+        highs=space.highs,
+        integer=space.integer,
+        target=False,
+        max_boxes=1,
+        cart=False,
+    )
+    return found.boxes[0] if found.boxes else None
 
 
 def discover(

@@ -34,7 +34,7 @@ def robust(
     """The robust design's JSON: ``{"status", "completion_period", "schedule", "robust": {...}}``."""
     from ..design.robust import coverage, robust_design
     from .claims import wilson
-    from .discovery import MIN_CASES, MIN_POINTS, find_boxes
+    from .discovery import MIN_CASES, MIN_POINTS, main_failure_box
     from .sampling import ParameterSpace, check_seed, point_seed, sample
 
     if isinstance(target, bool) or not isinstance(target, int | float) or not 0.0 < float(target) <= 1.0:
@@ -70,18 +70,8 @@ def robust(
         robust_info["coverage_out_of_sample"] = float(passes.mean())
         robust_info["ci"] = list(wilson(int(passes.sum()), int(passes.size)))
         if samples >= MIN_POINTS and int((~passes).sum()) >= MIN_CASES:
-            found = find_boxes(
-                fresh_matrix,
-                passes,
-                space.names,
-                lows=space.lows,
-                highs=space.highs,
-                integer=space.integer,
-                target=False,
-                max_boxes=1,
-                cart=False,
-            )
-            if found.boxes:
-                robust_info["failure_box"] = found.boxes[0].to_dict()
+            box = main_failure_box(fresh_matrix, passes, space)
+            if box is not None:
+                robust_info["failure_box"] = box.to_dict()
     out["robust"] = robust_info
     return out
