@@ -2,12 +2,14 @@
 
 When every party plays a built-in strategy of :mod:`detente.simulation.strategies.library`
 (except ``maximum-pressure``), and there is no hazard, no shock and no sanctions pressure, the
-entire period loop of :func:`detente.simulation.engine.run_batch` runs inside one numba function:
-the strategies' decisions are re-stated per episode (:func:`_decide`), the random numbers are
-drawn from the same ``numpy.random.Generator`` (numba shares its state) in the shapes and the
-order the reference draws them, and the matrix products are ``np.dot`` on the same operands (the
-same BLAS routine, so the same sums). The results equal the reference engine's bit for bit (a
-test checks it on fixtures and random scenarios, for every strategy).
+entire period loop of :func:`detente.simulation.engine.run_batch` runs compiled: the
+strategies' decisions are re-stated per episode (:func:`_decide`), the random numbers are drawn
+from the same PCG64 stream as the batch's ``numpy.random.Generator``
+(:mod:`detente.simulation.pcg`) in the shapes and the order the reference draws them, and the
+matrix products are ``np.dot`` on the same operands (the same BLAS routine, so the same sums)
+or, where a product has at most one or two non-zero terms, sums that equal it exactly
+(:func:`_sparse_products`). The results equal the reference engine's bit for bit (a test
+checks it on fixtures and random scenarios, for every strategy).
 
 :func:`plan` says whether a batch qualifies and packs the strategies into arrays; anything else
 runs through :func:`detente.simulation.kernel.run_batch_compiled`.
@@ -20,9 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numpy.typing import NDArray
 
 from .engine import NEVER
+from .pcg import UIntArray, detach, random
 from .setup import SimSetup
 from .strategies.base import Strategy
 from .strategies.library import (
@@ -122,10 +126,18 @@ def _bits(mask: BoolArray) -> int:
     return out
 
 
+# Rows of the per-episode state: one int64 per episode, a set held in its bits (over steps,
+# concessions or parties).
+# XNZ holds the concessions with x > 0 exactly (kept with every change of x), so that the
+# loops over concessions visit only those that matter.
+PERF, SEEN, SKIP, LATE, UNDONE, USEEN, BNOW, BEVER, PM, UM, CA, CB, CC, XNZ = range(14)
+N_SETS = 14
+
+
 @njit(cache=True)
 def _run(
     horizon: int,
-    rng: np.random.Generator,
+    words: UIntArray,
     code: IntArray,
     forgive: BoolArray,
     kk: IntArray,
@@ -175,27 +187,21 @@ def _run(
 ) -> int:
     """The period loop, with each episode's sets of steps and concessions held as the bits of
     one integer; returns the period after which the rest was found constant (-1: none). The
-    caller adds that rest and the tail after the horizon."""
+    caller adds that rest and the tail after the horizon.
+
+    Each pass over the episodes is a function of its own (:func:`_decide`, :func:`_enforce`,
+    :func:`_observe`): small loops that the compiler optimises well, where one loop body of
+    everything was measured at two thirds of the speed."""
     n, S = perf_time.shape
     K = x.shape[1]
     P = value.shape[1]
-    # per-episode sets
-    PERF = np.zeros(n, np.int64)  # performed
-    SEEN = np.zeros(n, np.int64)  # seen performed
-    SKIP = np.zeros(n, np.int64)  # lateness seen
-    LATE = np.zeros(n, np.int64)  # not performed in its period
-    UNDONE = np.zeros(n, np.int64)
-    USEEN = np.zeros(n, np.int64)
-    BNOW = np.zeros(n, np.int64)  # parties reported breaching now
-    BEVER = np.zeros(n, np.int64)
-    PM = np.zeros(n, np.int64)  # performed this period
-    UM = np.zeros(n, np.int64)  # undone this period
-    CA = np.zeros(n, np.int64)  # candidates to be seen performed
-    CB = np.zeros(n, np.int64)  # candidates to be seen late
-    CC = np.zeros(n, np.int64)  # candidates to be seen undone
+    bits = np.zeros((N_SETS, n), np.int64)
     gain = np.zeros((n, P))
     loss = np.zeros((n, P))
     amounts = np.zeros((n, K))
+    perform_f = np.zeros((n, S))
+    undo_x = np.zeros((n, K))
+    alarms = np.zeros((n, 0))
     # constant sets
     own_s = np.zeros(P, np.int64)
     own_k = np.zeros(P, np.int64)
@@ -213,9 +219,16 @@ def _run(
     noisy_k = 0
     for j in range(noisy_conc.size):
         noisy_k |= 1 << noisy_conc[j]
-    perform_f = np.zeros((n, S))
-    undo_x = np.zeros((n, K))
-    alarms = np.zeros((n, 0))
+    # verify-first: the own steps that still wait when the first `lead` of the others' steps are seen
+    waitmask = np.zeros((P, S + 1), np.int64)
+    for i in range(P):
+        for lead in range(S + 1):
+            for s in range(S):
+                if s_giver[s] == i and wait[i, s] > lead:
+                    waitmask[i, lead] |= 1 << s
+    once_live = bool((once != 0).any())
+    gain_dense = False
+    loss_dense = False
     for t in range(horizon):
         sched = 0  # scheduled at or before t
         at_t = 0  # scheduled at t
@@ -227,226 +240,402 @@ def _run(
                 at_t |= 1 << s
             if s_period[s] + s_lag[s] <= t:
                 overdue |= 1 << s
-        any_p = False
-        any_u = False
-        any_undone = False
-        noisy_a = False  # a performed step at a noisy column is a candidate to be seen
-        noisy_b = False  # a late step at a noisy column is a candidate to be seen late
-        noisy_c = False  # an undoing of a noisy concession is a candidate to be seen
-        # pass 1, per episode: decisions and everything that depends only on them (the
-        # observation candidates among it, since no random number is drawn before them)
-        for e in range(n):
-            und_e = UNDONE[e]
-            if und_e:
-                for k in range(K):
-                    if (und_e >> k) & 1 and undo_eff[e, k] <= t:
-                        x[e, k] = 0.0
-            due = sched & ~PERF[e]
-            perf = 0
-            und = 0
-            for i in range(P):
-                me = 1 << i
-                ever = (BEVER[e] & ~me) != 0
-                now = (BNOW[e] & ~me) != 0
-                c = code[i]
-                go = True
-                only_rev = False
-                punish = False
-                all_rev = False
-                if c == RECIPROCAL:
-                    angry = now if forgive[i] else ever
-                    go = not angry
-                    punish = angry
-                elif c == GRIM:
-                    go = not ever
-                    punish = ever
-                    all_rev = True
-                elif c == VERIFY_FIRST:
-                    punish = ever
-                elif c == DENUC_FIRST:
-                    go = ((all_s & ~own_s[i]) & ~SEEN[e]) == 0 and not ever
-                    punish = ever
-                elif c == GRIT:
-                    if t < kk[i]:
-                        only_rev = True
-                    else:
-                        go = not ever
-                        punish = ever
-                elif c == HEDGER:
-                    only_rev = True
-                    go = not ever
-                    punish = ever
-                elif c == OPPORTUNIST:
-                    if tau[i] < 0 or t < tau[i]:
-                        go = not ever
-                        punish = ever
-                    else:
-                        go = False
-                        punish = (t == tau[i] and reverse[i]) or t == rho[i]
-                if go:
-                    mine = due & own_s[i]
-                    if only_rev:
-                        mine &= rev_s
-                    if mine and c == VERIFY_FIRST:
-                        lead = n_order[i]
-                        for j in range(n_order[i]):
-                            if not (SEEN[e] >> order[i, j]) & 1:
-                                lead = j
-                                break
-                        for s in range(S):
-                            if (mine >> s) & 1 and wait[i, s] > lead:
-                                mine &= ~(1 << s)
-                    perf |= mine
-                if punish:
-                    can = own_k[i] & (rev_k if all_rev else frag_k) & ~und_e
-                    if can:
-                        for k in range(K):
-                            if (can >> k) & 1 and x[e, k] > 0:
-                                und |= 1 << k
-            und &= rev_k  # what the engine lets be undone (fragile concessions need not be reversible)
-            PM[e] = perf
-            UM[e] = und
-            if perf:
-                any_p = True
-                PERF[e] |= perf
-                for s in range(S):
-                    if (perf >> s) & 1:
-                        perf_time[e, s] = t
-                        perform_f[e, s] = 1.0
-            if und:
-                any_u = True
-                UNDONE[e] |= und
-                for k in range(K):
-                    if (und >> k) & 1:
-                        undo_time[e, k] = t
-                        undo_eff[e, k] = t + delay[k]
-            late = at_t & ~PERF[e]
-            LATE[e] |= late
-            if first_t[e] < 0 and (late or und):
-                who = P
-                for s in range(S):
-                    if (late >> s) & 1 and s_giver[s] < who:
-                        who = s_giver[s]
-                for k in range(K):
-                    if (und >> k) & 1 and giver[k] < who:
-                        who = giver[k]
-                first_t[e] = t
-                first_p[e] = who
-            c = PERF[e] & ~SEEN[e]
-            if c:
-                for s in range(S):
-                    if (c >> s) & 1 and perf_time[e, s] + s_lag[s] > t:
-                        c &= ~(1 << s)
-                noisy_a = noisy_a or (c & noisy_s) != 0
-            CA[e] = c
-            c = overdue & ~SKIP[e] & LATE[e]
-            noisy_b = noisy_b or (c & noisy_s) != 0
-            CB[e] = c
-            c = UNDONE[e] & ~USEEN[e]
-            if UNDONE[e]:
-                any_undone = True
-                if c:
-                    for k in range(K):
-                        if (c >> k) & 1 and undo_time[e, k] + undo_lag[k] > t:
-                            c &= ~(1 << k)
-                    noisy_c = noisy_c or (c & noisy_k) != 0
-            CC[e] = c
-        # pass 2, only where something was done: what is in force, and the undoings' costs
+        any_p, any_u, any_undone, noisy_a, noisy_b, noisy_c = _decide(
+            t, sched, at_t, overdue, bits, code, forgive, kk, order, n_order, waitmask, tau, reverse, rho,
+            own_s, own_k, all_s, rev_s, rev_k, frag_k, noisy_s, noisy_k, s_giver, giver, s_lag, undo_lag,
+            delay, x, perf_time, perform_f, not few, undo_time, undo_eff, first_t, first_p,
+        )  # fmt: skip
+        # what is in force, and the undoings' costs, only where something was done
         if any_p:
             if few:
-                # at most two steps per concession: any order of summation gives the same sum
-                for e in range(n):
-                    perf = PM[e]
-                    if perf:
-                        for s in range(S):
-                            if (perf >> s) & 1:
-                                amounts[e, s_conc[s]] += s_amount[s]
+                _amounts(bits[PM], s_conc, s_amount, amounts)
             else:
                 amounts = np.dot(perform_f, step_to_conc)
         if any_p or any_u:
-            for e in range(n):
-                if PM[e]:
-                    for k in range(K):
-                        x[e, k] = min(x[e, k] + amounts[e, k], 1.0)
-                    if done_t[e] < 0 and PERF[e] == all_s:
-                        done_t[e] = t
-                und = UM[e]
-                if und:
-                    for k in range(K):
-                        if (und >> k) & 1:
-                            undo_x[e, k] = 1.0 * x[e, k] * cost[k]
+            _enforce(t, all_s, bits, s_conc, amounts, cost, x, undo_x, done_t)
             if any_p:
-                gain = np.dot(amounts, once)
+                gain_dense = once_live and not _sparse_products(bits[PM], amounts, once, gain, 1)
+                if gain_dense:
+                    gain = np.dot(amounts, once)
             if any_u:
-                loss = np.dot(undo_x, conc_giver_1h)
-                for e in range(n):
-                    und = UM[e]
-                    if und:
-                        for k in range(K):
-                            if (und >> k) & 1 and delay[k] == 0:
-                                x[e, k] = 0.0
+                loss_dense = not _sparse_products(bits[UM], undo_x, conc_giver_1h, loss, 2)
+                if loss_dense:
+                    loss = np.dot(undo_x, conc_giver_1h)
+                _undo_now(bits, delay, x)
         flows = np.dot(x, flow)
         # the draws of the end of t, in the reference's order
         if noisy_a:
-            _apply(CA, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
+            _apply(bits[CA], noisy_steps, random(words, n, noisy_steps.size), s_detect)
         if overdue and noisy_b:
-            _apply(CB, noisy_steps, rng.random((n, noisy_steps.size)), s_detect)
+            _apply(bits[CB], noisy_steps, random(words, n, noisy_steps.size), s_detect)
         if any_undone and noisy_c:
-            _apply(CC, noisy_conc, rng.random((n, noisy_conc.size)), c_detect)
+            _apply(bits[CC], noisy_conc, random(words, n, noisy_conc.size), c_detect)
         if fa_cols.size:
-            alarms = rng.random((n, fa_cols.size))
-        # pass 3, per episode: values, observations, reported breaches
-        for e in range(n):
-            for p in range(P):
-                v = 0.0
-                if any_p:
-                    v += gain[e, p]
-                if any_u:
-                    v -= loss[e, p]
-                v += flows[e, p]
-                value[e, p] += v * disc[p]
-            if PM[e]:
-                for s in range(S):
-                    perform_f[e, s] = 0.0
-                if few:
-                    for k in range(K):
-                        amounts[e, k] = 0.0
-            if UM[e]:
-                for k in range(K):
-                    undo_x[e, k] = 0.0
-            SEEN[e] |= CA[e]
-            SKIP[e] |= CB[e]
-            USEEN[e] |= CC[e]
-            b = 0
-            open_s = SKIP[e] & ~SEEN[e]
-            if open_s or USEEN[e]:
-                for p in range(P):
-                    if (open_s & own_s[p]) or (USEEN[e] & own_k[p]):
-                        b |= 1 << p
-            for j in range(fa_cols.size):
-                if alarms[e, j] < fa_rate[fa_cols[j]]:
-                    b |= 1 << giver[fa_cols[j]]
-            BNOW[e] = b
-            BEVER[e] |= b
+            alarms = random(words, n, fa_cols.size)
+        _observe(
+            bits, any_p and gain_dense, any_p and once_live, any_u and loss_dense, any_u, few,
+            gain, loss, flows, disc, value, perform_f, amounts, undo_x, own_s, own_k, alarms, fa_cols,
+            fa_rate, giver, s_conc,
+        )  # fmt: skip
         for p in range(P):
             disc[p] = disc[p] * delta[p]
-        if can_skip and t >= quiet_from and t + 1 < horizon and stationary[t + 1] and not any_p and not any_u:
-            quiet = True
-            for e in range(n):
-                if (PERF[e] & ~SEEN[e]) or (LATE[e] & ~SKIP[e]) or (UNDONE[e] & ~USEEN[e]):
-                    quiet = False
-                    break
-                if UNDONE[e]:
-                    for k in range(K):
-                        if (UNDONE[e] >> k) & 1 and undo_eff[e, k] > t:
-                            quiet = False
-                    if not quiet:
-                        break
-            if quiet:
-                _unpack(UNDONE, undone)
-                return t
-    _unpack(UNDONE, undone)
+        quiet_now = can_skip and t >= quiet_from and t + 1 < horizon and stationary[t + 1]
+        if quiet_now and not any_p and not any_u and _quiet(t, bits, undo_eff):
+            _unpack(bits[UNDONE], undone)
+            return t
+    _unpack(bits[UNDONE], undone)
     return -1
+
+
+@njit(cache=True)
+def _decide(
+    t: int,
+    sched: int,
+    at_t: int,
+    overdue: int,
+    bits: IntArray,
+    code: IntArray,
+    forgive: BoolArray,
+    kk: IntArray,
+    order: IntArray,
+    n_order: IntArray,
+    waitmask: IntArray,
+    tau: IntArray,
+    reverse: BoolArray,
+    rho: IntArray,
+    own_s: IntArray,
+    own_k: IntArray,
+    all_s: int,
+    rev_s: int,
+    rev_k: int,
+    frag_k: int,
+    noisy_s: int,
+    noisy_k: int,
+    s_giver: IntArray,
+    giver: IntArray,
+    s_lag: IntArray,
+    undo_lag: IntArray,
+    delay: IntArray,
+    x: FloatArray,
+    perf_time: IntArray,
+    perform_f: FloatArray,
+    dense_steps: bool,
+    undo_time: IntArray,
+    undo_eff: IntArray,
+    first_t: IntArray,
+    first_p: IntArray,
+) -> tuple[bool, bool, bool, bool, bool, bool]:
+    """Pass 1 of period t, per episode: the strategies' decisions and everything that depends
+    only on them (the observation candidates among it, since no random number is drawn before
+    them). Returns whether anything was performed, undone, is undone, and whether a noisy
+    column is among the candidates to be seen performed, late or undone."""
+    n, S = perf_time.shape
+    K = x.shape[1]
+    P = code.size
+    any_p = False
+    any_u = False
+    any_undone = False
+    noisy_a = False
+    noisy_b = False
+    noisy_c = False
+    for e in range(n):
+        und_e = bits[UNDONE, e]
+        m = und_e & bits[XNZ, e]
+        while m:
+            k = trailing_zeros(m)
+            m &= m - 1
+            if undo_eff[e, k] <= t:
+                x[e, k] = 0.0
+                bits[XNZ, e] &= ~(1 << k)
+        xnz = bits[XNZ, e]
+        seen = bits[SEEN, e]
+        due = sched & ~bits[PERF, e]
+        perf = 0
+        und = 0
+        for i in range(P):
+            me = 1 << i
+            ever = (bits[BEVER, e] & ~me) != 0
+            now = (bits[BNOW, e] & ~me) != 0
+            c = code[i]
+            go = True
+            only_rev = False
+            punish = False
+            all_rev = False
+            if c == RECIPROCAL:
+                angry = now if forgive[i] else ever
+                go = not angry
+                punish = angry
+            elif c == GRIM:
+                go = not ever
+                punish = ever
+                all_rev = True
+            elif c == VERIFY_FIRST:
+                punish = ever
+            elif c == DENUC_FIRST:
+                go = ((all_s & ~own_s[i]) & ~seen) == 0 and not ever
+                punish = ever
+            elif c == GRIT:
+                if t < kk[i]:
+                    only_rev = True
+                else:
+                    go = not ever
+                    punish = ever
+            elif c == HEDGER:
+                only_rev = True
+                go = not ever
+                punish = ever
+            elif c == OPPORTUNIST:
+                if tau[i] < 0 or t < tau[i]:
+                    go = not ever
+                    punish = ever
+                else:
+                    go = False
+                    punish = (t == tau[i] and reverse[i]) or t == rho[i]
+            if go:
+                mine = due & own_s[i]
+                if only_rev:
+                    mine &= rev_s
+                if mine and c == VERIFY_FIRST:
+                    lead = n_order[i]
+                    for j in range(n_order[i]):
+                        if not (seen >> order[i, j]) & 1:
+                            lead = j
+                            break
+                    mine &= ~waitmask[i, lead]
+                perf |= mine
+            if punish:
+                und |= own_k[i] & (rev_k if all_rev else frag_k) & ~und_e & xnz
+        und &= rev_k  # what the engine lets be undone (fragile concessions need not be reversible)
+        bits[PM, e] = perf
+        bits[UM, e] = und
+        if perf:
+            any_p = True
+            bits[PERF, e] |= perf
+            m = perf
+            while m:
+                s = trailing_zeros(m)
+                m &= m - 1
+                perf_time[e, s] = t
+                if dense_steps:
+                    perform_f[e, s] = 1.0
+        if und:
+            any_u = True
+            bits[UNDONE, e] |= und
+            m = und
+            while m:
+                k = trailing_zeros(m)
+                m &= m - 1
+                undo_time[e, k] = t
+                undo_eff[e, k] = t + delay[k]
+        late = at_t & ~bits[PERF, e]
+        bits[LATE, e] |= late
+        if first_t[e] < 0 and (late or und):
+            who = P
+            for s in range(S):
+                if (late >> s) & 1 and s_giver[s] < who:
+                    who = s_giver[s]
+            for k in range(K):
+                if (und >> k) & 1 and giver[k] < who:
+                    who = giver[k]
+            first_t[e] = t
+            first_p[e] = who
+        c = bits[PERF, e] & ~seen
+        if c:
+            m = c
+            while m:
+                s = trailing_zeros(m)
+                m &= m - 1
+                if perf_time[e, s] + s_lag[s] > t:
+                    c &= ~(1 << s)
+            noisy_a = noisy_a or (c & noisy_s) != 0
+        bits[CA, e] = c
+        c = overdue & ~bits[SKIP, e] & bits[LATE, e]
+        noisy_b = noisy_b or (c & noisy_s) != 0
+        bits[CB, e] = c
+        undone_e = bits[UNDONE, e]
+        c = undone_e & ~bits[USEEN, e]
+        if undone_e:
+            any_undone = True
+            if c:
+                m = c
+                while m:
+                    k = trailing_zeros(m)
+                    m &= m - 1
+                    if undo_time[e, k] + undo_lag[k] > t:
+                        c &= ~(1 << k)
+                noisy_c = noisy_c or (c & noisy_k) != 0
+        bits[CC, e] = c
+    return any_p, any_u, any_undone, noisy_a, noisy_b, noisy_c
+
+
+@njit(cache=True)
+def _amounts(pm: IntArray, s_conc: IntArray, s_amount: FloatArray, amounts: FloatArray) -> None:
+    """What the steps performed now add to each concession, when no concession has more than
+    two steps (any order of summation then gives the same sum)."""
+    for e in range(pm.size):
+        perf = pm[e]
+        while perf:
+            s = trailing_zeros(perf)
+            perf &= perf - 1
+            amounts[e, s_conc[s]] += s_amount[s]
+
+
+@njit(cache=True)
+def _enforce(
+    t: int, all_s: int, bits: IntArray, s_conc: IntArray, amounts: FloatArray, cost: FloatArray,
+    x: FloatArray, undo_x: FloatArray, done_t: IntArray,
+) -> None:  # fmt: skip
+    """Pass 2 of period t: what the steps performed now put in force, the completions, and what
+    the concessions undone now cost their givers."""
+    n = x.shape[0]
+    for e in range(n):
+        pm = bits[PM, e]
+        if pm:
+            # amounts are zero outside the concessions of the steps performed now, where
+            # min(x + 0, 1) would leave x as it is
+            km = 0
+            while pm:
+                km |= 1 << s_conc[trailing_zeros(pm)]
+                pm &= pm - 1
+            while km:
+                k = trailing_zeros(km)
+                km &= km - 1
+                x[e, k] = min(x[e, k] + amounts[e, k], 1.0)
+                if x[e, k] > 0:
+                    bits[XNZ, e] |= 1 << k
+            if done_t[e] < 0 and bits[PERF, e] == all_s:
+                done_t[e] = t
+        und = bits[UM, e]
+        while und:
+            k = trailing_zeros(und)
+            und &= und - 1
+            undo_x[e, k] = 1.0 * x[e, k] * cost[k]
+
+
+@njit(cache=True)
+def _undo_now(bits: IntArray, delay: IntArray, x: FloatArray) -> None:
+    """The concessions undone now without a delay are out of force at once."""
+    n = x.shape[0]
+    for e in range(n):
+        und = bits[UM, e]
+        while und:
+            k = trailing_zeros(und)
+            und &= und - 1
+            if delay[k] == 0:
+                x[e, k] = 0.0
+                bits[XNZ, e] &= ~(1 << k)
+
+
+@njit(cache=True)
+def _observe(
+    bits: IntArray,
+    gain_all: bool,
+    gain_rows: bool,
+    loss_all: bool,
+    loss_rows: bool,
+    few: bool,
+    gain: FloatArray,
+    loss: FloatArray,
+    flows: FloatArray,
+    disc: FloatArray,
+    value: FloatArray,
+    perform_f: FloatArray,
+    amounts: FloatArray,
+    undo_x: FloatArray,
+    own_s: IntArray,
+    own_k: IntArray,
+    alarms: FloatArray,
+    fa_cols: IntArray,
+    fa_rate: FloatArray,
+    giver: IntArray,
+    s_conc: IntArray,
+) -> None:
+    """Pass 3, per episode: the period's values, what is observed, and the breaches reported.
+    ``gain_all``: add ``gain`` in every episode (a BLAS product), ``gain_rows``: only where a
+    step was performed (the rows :func:`_sparse_products` wrote); likewise for ``loss``."""
+    n, P = value.shape
+    for e in range(n):
+        pm = bits[PM, e]
+        um = bits[UM, e]
+        for p in range(P):
+            v = 0.0
+            if gain_all or (gain_rows and pm):
+                v += gain[e, p]
+            if loss_all or (loss_rows and um):
+                v -= loss[e, p]
+            v += flows[e, p]
+            value[e, p] += v * disc[p]
+        if pm:
+            m = pm
+            while m:
+                s = trailing_zeros(m)
+                m &= m - 1
+                if few:
+                    amounts[e, s_conc[s]] = 0.0
+                else:
+                    perform_f[e, s] = 0.0
+        while um:
+            k = trailing_zeros(um)
+            um &= um - 1
+            undo_x[e, k] = 0.0
+        seen = bits[SEEN, e] | bits[CA, e]
+        bits[SEEN, e] = seen
+        skip = bits[SKIP, e] | bits[CB, e]
+        bits[SKIP, e] = skip
+        useen = bits[USEEN, e] | bits[CC, e]
+        bits[USEEN, e] = useen
+        b = 0
+        open_s = skip & ~seen
+        if open_s or useen:
+            for p in range(P):
+                if (open_s & own_s[p]) or (useen & own_k[p]):
+                    b |= 1 << p
+        for j in range(fa_cols.size):
+            if alarms[e, j] < fa_rate[fa_cols[j]]:
+                b |= 1 << giver[fa_cols[j]]
+        bits[BNOW, e] = b
+        bits[BEVER, e] |= b
+
+
+@njit(cache=True)
+def _quiet(t: int, bits: IntArray, undo_eff: IntArray) -> bool:
+    """Whether no observation is pending and no undoing is still to take effect after t."""
+    n, K = undo_eff.shape
+    for e in range(n):
+        if (bits[PERF, e] & ~bits[SEEN, e]) or (bits[LATE, e] & ~bits[SKIP, e]) or (bits[UNDONE, e] & ~bits[USEEN, e]):
+            return False
+        und = bits[UNDONE, e]
+        if und:
+            for k in range(K):
+                if (und >> k) & 1 and undo_eff[e, k] > t:
+                    return False
+    return True
+
+
+@njit(cache=True)
+def _sparse_products(rows: IntArray, a: FloatArray, b: FloatArray, out: FloatArray, most: int) -> bool:
+    """``out[e] = a[e] @ b`` for the episodes with ``rows[e] != 0`` when every such sum has at
+    most ``most`` non-zero products, computed so that it equals the BLAS product bit for bit;
+    False (``out`` partly written) when some sum has more, and the caller must use ``np.dot``.
+
+    One non-zero product is rounded once whatever the order or fused multiply-adds (the zero
+    products add nothing); two are exact only when the products themselves are exact (``b``
+    holds zeros and ones), since then the sum is a single rounded addition in any order."""
+    n, K = a.shape
+    P = b.shape[1]
+    for e in range(n):
+        if rows[e]:
+            for p in range(P):
+                live = 0
+                acc = 0.0
+                for k in range(K):
+                    if a[e, k] != 0.0 and b[k, p] != 0.0:
+                        live += 1
+                        acc += a[e, k] * b[k, p]
+                if live > most:
+                    return False
+                out[e, p] = acc
+    return True
 
 
 @njit(cache=True)
@@ -472,10 +661,11 @@ def _apply(cand: IntArray, cols: IntArray, draws: FloatArray, detect: FloatArray
 
 
 def run_fused(
-    setup: SimSetup, pl: Plan, n: int, horizon: int, rng: np.random.Generator
+    setup: SimSetup, pl: Plan, n: int, horizon: int, rng: np.random.Generator, words: UIntArray
 ) -> tuple[dict[str, np.ndarray], int]:
-    """Run the period loop compiled; returns the state arrays and the period after which the
-    rest is constant (-1: none)."""
+    """Run the period loop compiled, drawing from ``rng`` through ``words`` (its state, from
+    :func:`detente.simulation.pcg.attach`), and leave ``rng`` where NumPy would have; returns
+    the state arrays and the period after which the rest is constant (-1: none)."""
     comp = setup.comp
     P, K, S = comp.n_parties, comp.n_concessions, setup.n_steps
     s_conc = setup.step_concession
@@ -502,7 +692,7 @@ def run_fused(
     quiet_from = int(setup.step_period.max(initial=-1))
     stop = _run(
         horizon,
-        rng,
+        words,
         pl.code,
         pl.forgive,
         pl.k,
@@ -541,4 +731,5 @@ def run_fused(
         quiet_from,
         *st.values(),
     )
+    detach(rng, words)
     return st, int(stop)

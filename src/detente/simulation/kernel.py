@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from ..core.errors import UsageError
 from .engine import NEVER, BatchOutput, _flows, _tick
 from .fused import Plan, plan, run_fused
+from .pcg import UIntArray, attach
 from .setup import SimSetup
 from .strategies.base import Strategy, View
 
@@ -331,8 +332,9 @@ def run_batch_compiled(
     for i, strat in enumerate(strategies):
         strat.reset(setup, i, n, rng)
     pl = plan(setup, strategies, horizon) if on_period is None else None
-    if pl is not None:
-        return _fused_batch(setup, pl, n, horizon, rng)
+    words = attach(rng) if pl is not None else None
+    if pl is not None and words is not None:
+        return _fused_batch(setup, pl, n, horizon, rng, words)
 
     s_period = np.ascontiguousarray(setup.step_period, dtype=np.int64)
     s_conc = setup.step_concession
@@ -575,7 +577,9 @@ def run_batch_compiled(
     )
 
 
-def _fused_batch(setup: SimSetup, pl: Plan, n: int, horizon: int, rng: np.random.Generator) -> BatchOutput:
+def _fused_batch(
+    setup: SimSetup, pl: Plan, n: int, horizon: int, rng: np.random.Generator, words: UIntArray
+) -> BatchOutput:
     """One batch through :func:`detente.simulation.fused.run_fused`, finished as the reference
     finishes it (the constant rest after a fast-forward, the tail after the horizon)."""
     comp = setup.comp
@@ -583,7 +587,7 @@ def _fused_batch(setup: SimSetup, pl: Plan, n: int, horizon: int, rng: np.random
     variants = setup.variants
     v0 = variants[0]
     delta = comp.discount
-    st, stop = run_fused(setup, pl, n, horizon, rng)
+    st, stop = run_fused(setup, pl, n, horizon, rng, words)
     x, value, disc = st["x"], st["value"], st["disc"]
     undone, undo_eff = st["undone"], st["undo_eff"]
     crisis = np.zeros(n, bool)
