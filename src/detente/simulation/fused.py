@@ -17,12 +17,12 @@ runs through :func:`detente.simulation.kernel.run_batch_compiled`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.cpython.unsafe.numbers import trailing_zeros as _trailing_zeros
 from numpy.typing import NDArray
 
 from .engine import NEVER
@@ -45,6 +45,9 @@ __all__ = ["Plan", "plan", "run_fused"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+
+#: The index of the lowest set bit (LLVM's cttz), typed for the checker as a plain function.
+trailing_zeros: Callable[[int], int] = _trailing_zeros  # type: ignore[assignment]
 
 FAITHFUL, RECIPROCAL, GRIM, VERIFY_FIRST, DENUC_FIRST, GRIT, HEDGER, OPPORTUNIST = range(8)
 #: Steps, concessions and parties are sets held in the bits of one 64-bit integer per episode.

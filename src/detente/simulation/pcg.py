@@ -11,6 +11,8 @@ state back, so the generator continues exactly where NumPy would have.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -26,11 +28,11 @@ _MULT = (_MULT_HI << 64) + _MULT_LO
 
 
 @intrinsic
-def _muladd(typingctx, hi, lo, a_hi, a_lo, c_hi, c_lo):  # type: ignore[no-untyped-def]
+def _muladd_ir(typingctx, hi, lo, a_hi, a_lo, c_hi, c_lo):  # type: ignore[no-untyped-def]
     """``state * a + c`` on 128 bits, each operand as (high, low) 64-bit words; returns the
     result's (high, low) words."""
     u64 = types.uint64
-    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)
+    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)  # type: ignore[no-untyped-call]
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
         i128 = ir.IntType(128)
@@ -40,12 +42,19 @@ def _muladd(typingctx, hi, lo, a_hi, a_lo, c_hi, c_lo):  # type: ignore[no-untyp
         def join(h, lo_):  # type: ignore[no-untyped-def]
             return builder.or_(builder.shl(builder.zext(h, i128), sixty_four), builder.zext(lo_, i128))
 
-        new = builder.add(builder.mul(join(args[0], args[1]), join(args[2], args[3])), join(args[4], args[5]))
+        state = join(args[0], args[1])  # type: ignore[no-untyped-call]
+        factor = join(args[2], args[3])  # type: ignore[no-untyped-call]
+        addend = join(args[4], args[5])  # type: ignore[no-untyped-call]
+        new = builder.add(builder.mul(state, factor), addend)
         new_hi = builder.trunc(builder.lshr(new, sixty_four), i64)
         new_lo = builder.trunc(new, i64)
         return context.make_tuple(builder, signature.return_type, [new_hi, new_lo])
 
     return sig, codegen
+
+
+#: ``_muladd_ir`` as the checker sees it: six 64-bit words in, two out.
+_muladd: Callable[..., tuple[np.uint64, np.uint64]] = _muladd_ir
 
 
 @njit(inline="always")
