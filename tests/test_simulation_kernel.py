@@ -189,3 +189,96 @@ def test_identical_with_a_hazard_on_random_scenarios(data: dict, names: list[str
     strategies: list[str | Strategy] = [names[i % 3] for i in range(len(scn.party_ids))]
     ref, fast = _both(scn, strategies, 64, horizon, seed=seed)
     _same(ref, fast)
+
+
+# --- the pieces the fused loop's speed rests on, each against what it replaces ---------------
+
+BURST = """
+name: three steps at once, each with a one-time gain, and undone together
+period: month
+parties:
+  - {id: A, discount: 0.95}
+  - {id: B, discount: 0.9}
+concessions:
+  - {id: a1, by: A, flow: {A: -0.1, B: 0.3}, once: {B: 0.7, A: 0.1}, reversible: {delay: 0, cost: 0.3}}
+  - {id: a2, by: A, flow: {A: -0.2, B: 0.4}, once: {B: 0.3}, reversible: {delay: 0, cost: 0.7}}
+  - {id: a3, by: A, flow: {A: -0.3, B: 0.2}, once: {B: 0.11}, reversible: {delay: 2, cost: 0.9}}
+  - {id: b1, by: B, flow: {A: 0.9, B: -0.2}, reversible: {delay: 0, cost: 0.2}}
+  - {id: b2, by: B, flow: {A: 0.5, B: -0.1}, verification: {false_alarm: 0.05}}
+schedule:
+  - {period: 0, concession: a1}
+  - {period: 0, concession: a2}
+  - {period: 0, concession: a3}
+  - {period: 0, concession: b1}
+  - {period: 1, concession: b2}
+"""
+
+
+@pytest.mark.parametrize("a", ["grim", "reciprocal", "faithful"])
+def test_identical_when_the_sums_need_blas(a: str) -> None:
+    """Three one-time gains to B in one period, and A undoing three concessions at once after a
+    false alarm, are sums of three non-zero products: the fused loop must fall back to the BLAS
+    product for them, and stay identical."""
+    scn = detente.loads(BURST, "burst")
+    setup = build_setup(scn, None, None)
+    strategies = [make_strategy(a), make_strategy("grim")]
+    for i, s in enumerate(strategies):
+        s.reset(setup, i, 10, np.random.default_rng(0))
+    assert plan(setup, strategies, 30) is not None
+    for seed in range(3):
+        ref, fast = _both(scn, [a, "grim"], 500, 30, seed=seed)
+        _same(ref, fast)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 6), st.integers(1, 4), st.booleans())
+def test_row_products_equal_blas_or_decline(seed: int, n: int, K: int, P: int, ones: bool) -> None:
+    """_row_products writes a row equal to np.dot's bit for bit when every sum has at most one
+    non-zero product (two when the right factor holds zeros and ones), and declines otherwise."""
+    from detente.simulation.fused import _row_products
+
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, K)) * (rng.random((n, K)) < 0.4)
+    b = (rng.random((K, P)) < 0.5).astype(float) if ones else rng.standard_normal((K, P)) * (rng.random((K, P)) < 0.6)
+    most = 2 if ones else 1
+    full = np.dot(a, b)
+    out = np.zeros((n, P))
+    for e in range(n):
+        live = ((a[e][:, None] != 0) & (b != 0)).sum(axis=0)
+        done = _row_products(e, a, b, out, most)
+        assert done == bool((live <= most).all())
+        if done:
+            assert np.array_equal(out[e], full[e])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.lists(st.tuples(st.integers(0, 50), st.integers(0, 5)), min_size=1, max_size=5))
+def test_pcg_stream_is_numpys(seed: int, shapes: list[tuple[int, int]]) -> None:
+    """The inline PCG64 draws NumPy's numbers in NumPy's order, and leaves the generator where
+    NumPy's own draws would have."""
+    from detente.simulation import pcg
+
+    ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+    words = pcg.attach(ours)
+    assert words is not None
+    for n, m in shapes:
+        assert np.array_equal(pcg.random(words, n, m), theirs.random((n, m)))
+    pcg.detach(ours, words)
+    assert np.array_equal(ours.random(7), theirs.random(7))
+
+
+def test_another_bit_generator_runs_identical_without_the_fused_loop() -> None:
+    """A Philox generator cannot be drawn inline: the batch runs through the element-wise
+    kernels, with the same outcomes as the reference."""
+    from detente.simulation import pcg
+
+    assert pcg.attach(np.random.Generator(np.random.Philox(3))) is None
+    noisy = _noisy(HOSTAGE, 0.7, 0.01)
+    setup = build_setup(noisy, "hostage", None)
+
+    def fresh() -> list[Strategy]:
+        return [make_strategy("reciprocal"), make_strategy("verify-first")]
+
+    ref = run_batch(setup, fresh(), 300, 40, np.random.Generator(np.random.Philox(3)))
+    fast = run_batch_compiled(setup, fresh(), 300, 40, np.random.Generator(np.random.Philox(3)))
+    _same(ref, fast)

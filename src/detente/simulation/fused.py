@@ -249,22 +249,17 @@ def _run(
             delay, x, perf_time, perform_f, not few, undo_time, undo_eff, first_t, first_p,
         )  # fmt: skip
         # what is in force, and the undoings' costs, only where something was done
-        if any_p:
-            if few:
-                _amounts(bits[PM], s_conc, s_amount, amounts)
-            else:
-                amounts = np.dot(perform_f, step_to_conc)
+        if any_p and not few:
+            amounts = np.dot(perform_f, step_to_conc)
         if any_p or any_u:
-            _enforce(t, all_s, bits, s_conc, amounts, cost, x, undo_x, done_t)
-            if any_p:
-                gain_dense = once_live and not _sparse_products(bits[PM], amounts, once, gain, 1)
-                if gain_dense:
-                    gain = np.dot(amounts, once)
-            if any_u:
-                loss_dense = not _sparse_products(bits[UM], undo_x, conc_giver_1h, loss, 2)
-                if loss_dense:
-                    loss = np.dot(undo_x, conc_giver_1h)
-                _undo_now(bits, delay, x)
+            gain_dense, loss_dense = _enforce(
+                t, all_s, bits, s_conc, s_amount, few, amounts, cost, delay, x, undo_x, done_t,
+                once_live, once, gain, conc_giver_1h, loss,
+            )  # fmt: skip
+            if any_p and gain_dense:
+                gain = np.dot(amounts, once)
+            if any_u and loss_dense:
+                loss = np.dot(undo_x, conc_giver_1h)
         flows = np.dot(x, flow)
         # the draws of the end of t, in the reference's order
         if noisy_a:
@@ -472,34 +467,34 @@ def _decide(
 
 
 @njit(cache=True)
-def _amounts(pm: IntArray, s_conc: IntArray, s_amount: FloatArray, amounts: FloatArray) -> None:
-    """What the steps performed now add to each concession, when no concession has more than
-    two steps (any order of summation then gives the same sum)."""
-    for e in range(pm.size):
-        perf = pm[e]
-        while perf:
-            s = trailing_zeros(perf)
-            perf &= perf - 1
-            amounts[e, s_conc[s]] += s_amount[s]
-
-
-@njit(cache=True)
 def _enforce(
-    t: int, all_s: int, bits: IntArray, s_conc: IntArray, amounts: FloatArray, cost: FloatArray,
-    x: FloatArray, undo_x: FloatArray, done_t: IntArray,
-) -> None:  # fmt: skip
-    """Pass 2 of period t: what the steps performed now put in force, the completions, and what
-    the concessions undone now cost their givers."""
+    t: int, all_s: int, bits: IntArray, s_conc: IntArray, s_amount: FloatArray, few: bool,
+    amounts: FloatArray, cost: FloatArray, delay: IntArray, x: FloatArray, undo_x: FloatArray,
+    done_t: IntArray, once_live: bool, once: FloatArray, gain: FloatArray, conc_giver_1h: FloatArray,
+    loss: FloatArray,
+) -> tuple[bool, bool]:  # fmt: skip
+    """Pass 2 of period t, where something was performed or undone: what the steps performed
+    now add to each concession (when ``few``: no concession has more than two steps, so any
+    order of summation gives the same sum; else ``amounts`` is already the BLAS product), what
+    that puts in force, the completions, what the undoings cost their givers, and the rows of
+    the one-time gains and of those costs (:func:`_row_products`). Returns whether the gains,
+    and the costs, need the BLAS product instead (some row has more terms than is exact)."""
     n = x.shape[0]
+    gain_dense = False
+    loss_dense = False
     for e in range(n):
         pm = bits[PM, e]
+        um = bits[UM, e]
         if pm:
-            # amounts are zero outside the concessions of the steps performed now, where
-            # min(x + 0, 1) would leave x as it is
             km = 0
             while pm:
-                km |= 1 << s_conc[trailing_zeros(pm)]
+                s = trailing_zeros(pm)
                 pm &= pm - 1
+                k = s_conc[s]
+                km |= 1 << k
+                if few:
+                    amounts[e, k] += s_amount[s]
+            # amounts are zero outside these concessions, where min(x + 0, 1) leaves x as it is
             while km:
                 k = trailing_zeros(km)
                 km &= km - 1
@@ -508,25 +503,24 @@ def _enforce(
                     bits[XNZ, e] |= 1 << k
             if done_t[e] < 0 and bits[PERF, e] == all_s:
                 done_t[e] = t
-        und = bits[UM, e]
-        while und:
-            k = trailing_zeros(und)
-            und &= und - 1
-            undo_x[e, k] = 1.0 * x[e, k] * cost[k]
-
-
-@njit(cache=True)
-def _undo_now(bits: IntArray, delay: IntArray, x: FloatArray) -> None:
-    """The concessions undone now without a delay are out of force at once."""
-    n = x.shape[0]
-    for e in range(n):
-        und = bits[UM, e]
-        while und:
-            k = trailing_zeros(und)
-            und &= und - 1
-            if delay[k] == 0:
-                x[e, k] = 0.0
-                bits[XNZ, e] &= ~(1 << k)
+            if once_live and not gain_dense:
+                gain_dense = not _row_products(e, amounts, once, gain, 1)
+        if um:
+            m = um
+            while m:
+                k = trailing_zeros(m)
+                m &= m - 1
+                undo_x[e, k] = 1.0 * x[e, k] * cost[k]
+            if not loss_dense:
+                loss_dense = not _row_products(e, undo_x, conc_giver_1h, loss, 2)
+            # undone without a delay: out of force at once
+            while um:
+                k = trailing_zeros(um)
+                um &= um - 1
+                if delay[k] == 0:
+                    x[e, k] = 0.0
+                    bits[XNZ, e] &= ~(1 << k)
+    return gain_dense, loss_dense
 
 
 @njit(cache=True)
@@ -616,28 +610,25 @@ def _quiet(t: int, bits: IntArray, undo_eff: IntArray) -> bool:
 
 
 @njit(cache=True)
-def _sparse_products(rows: IntArray, a: FloatArray, b: FloatArray, out: FloatArray, most: int) -> bool:
-    """``out[e] = a[e] @ b`` for the episodes with ``rows[e] != 0`` when every such sum has at
-    most ``most`` non-zero products, computed so that it equals the BLAS product bit for bit;
-    False (``out`` partly written) when some sum has more, and the caller must use ``np.dot``.
+def _row_products(e: int, a: FloatArray, b: FloatArray, out: FloatArray, most: int) -> bool:
+    """``out[e] = a[e] @ b`` when each of its sums has at most ``most`` non-zero products,
+    computed so that it equals the BLAS product bit for bit; False (``out[e]`` partly written)
+    when some sum has more, and the caller must use ``np.dot``.
 
     One non-zero product is rounded once whatever the order or fused multiply-adds (the zero
     products add nothing); two are exact only when the products themselves are exact (``b``
     holds zeros and ones), since then the sum is a single rounded addition in any order."""
-    n, K = a.shape
-    P = b.shape[1]
-    for e in range(n):
-        if rows[e]:
-            for p in range(P):
-                live = 0
-                acc = 0.0
-                for k in range(K):
-                    if a[e, k] != 0.0 and b[k, p] != 0.0:
-                        live += 1
-                        acc += a[e, k] * b[k, p]
-                if live > most:
-                    return False
-                out[e, p] = acc
+    K = a.shape[1]
+    for p in range(b.shape[1]):
+        live = 0
+        acc = 0.0
+        for k in range(K):
+            if a[e, k] != 0.0 and b[k, p] != 0.0:
+                live += 1
+                acc += a[e, k] * b[k, p]
+        if live > most:
+            return False
+        out[e, p] = acc
     return True
 
 
