@@ -282,3 +282,23 @@ def test_another_bit_generator_runs_identical_without_the_fused_loop() -> None:
     ref = run_batch(setup, fresh(), 300, 40, np.random.Generator(np.random.Philox(3)))
     fast = run_batch_compiled(setup, fresh(), 300, 40, np.random.Generator(np.random.Philox(3)))
     _same(ref, fast)
+
+
+def test_the_command_line_compiled_run_prints_the_same() -> None:
+    """`detente simulate --compiled` prints the same JSON as the NumPy engine (but the time)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    args = ["simulate", "worked-hostage", "--schedule", "hostage", "--strategy", "DPRK=verify-first"]
+    args += ["--set", "dismantle.verification.detect=0.7", "--seed", "3", "-n", "3000", "--no-store", "--json"]
+    outs = []
+    for extra in ([], ["--compiled"]):
+        result = CliRunner().invoke(app, args + extra)
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        data["provenance"].pop("seconds")
+        outs.append(data)
+    assert outs[0] == outs[1]

@@ -450,6 +450,13 @@ def simulate(
     ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record this run in the run store.")] = False,
     wide: WideOpt = False,
+    compiled: Annotated[
+        bool,
+        typer.Option(
+            "--compiled",
+            help="Run the compiled (numba) engine: the same results, faster after a one-time compilation.",
+        ),
+    ] = False,
 ) -> None:
     """Monte Carlo: strategies under late or wrong verification, domestic pressure and shocks."""
     from ..simulation.simulate import simulate as run_simulate
@@ -462,7 +469,9 @@ def simulate(
 
         raise UsageError(f"choose a schedule with --schedule NAME: {', '.join(scn.schedule_names)}")
     with _Progress("simulating", enabled=not json_out and episodes * horizon >= 2_000_000) as bar:
-        result = run_simulate(scn, strategies, episodes, seed, schedule=schedule, horizon=horizon, progress=bar)
+        result = run_simulate(
+            scn, strategies, episodes, seed, schedule=schedule, horizon=horizon, progress=bar, compiled=compiled
+        )
     summary = result.summary()
     if not no_store:
         from ..store.duckdb import RunStore, record_simulation
