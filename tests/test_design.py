@@ -378,6 +378,36 @@ def test_time_limited_search_returns_a_checked_fallback() -> None:
         assert "infeasible" not in r.message.lower()
 
 
+def test_time_limited_search_keeps_the_hard_period_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a time limit a period that the first, budgeted attempt does not settle is tried
+    once more with all the time left (after a probe for a fallback schedule), not restarted
+    with doubling budgets that each throw the branch-and-bound tree away."""
+    import time
+    from types import SimpleNamespace
+
+    from detente.design import milp
+    from detente.design.search import _Found, _Search
+
+    calls: list[tuple[int, bool]] = []
+
+    def fake_lazy(search: Any, T: int, objective: str = "feasible", *, until: float | None = None, **_: Any) -> _Found:
+        calls.append((T, until is not None))
+        if T == 1 and until is not None:
+            return _Found("time_limit")
+        if T <= 1:
+            return _Found("infeasible")
+        counts = np.zeros((1, T + 1), dtype=np.int64)
+        counts[0, T] = 1  # completes in period T
+        return _Found("optimal", counts, SimpleNamespace(ok=True))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(milp, "_lazy", fake_lazy)
+    search = _Search(SimpleNamespace(lower_bound=0, horizon=6), time.perf_counter() + 60.0)  # type: ignore[arg-type]
+    out = milp._fastest(search)
+    assert (out.status, out.lower) == ("optimal", 2)
+    # period 1: one budgeted attempt, a probe of period 2 (a fallback), then period 1 unbudgeted
+    assert calls == [(0, True), (1, True), (2, True), (1, False)]
+
+
 # ----------------------------------------------------------------------------- pace
 
 
