@@ -266,8 +266,9 @@ def _fastest(search: _Search) -> _Fastest:
     ``lower``; a schedule there is optimal. Without a time limit that is all it does (a proved
     answer that does not depend on the machine's speed). Under a time limit the first attempt
     at a period gets :data:`INITIAL_BUDGET` seconds; when that does not settle it, the search
-    probes later periods (``lower`` + 1, 2, 4, ..., half that budget each) until one gives a
-    schedule to fall back on (a probe proved infeasible rules out the whole range up to it),
+    probes later periods (``lower`` + 1, 2, 4, ..., half that budget each, one budget in all)
+    until one gives a schedule to fall back on (a probe proved infeasible rules out the whole
+    range up to it),
     and then gives ``lower`` and every later attempt all the time
     that is left, so that no branch-and-bound tree is thrown away after the first second (a
     restarted solve starts its tree from scratch). The cuts found on the way are kept.
@@ -296,11 +297,12 @@ def _fastest(search: _Search) -> _Fastest:
         if math.isinf(budget):  # the deadline has passed
             return _Fastest("time_limit", lower, best)
         gap = 1
-        while best is None:
+        probing_ends = time.perf_counter() + budget  # all the probes together get one budget
+        while best is None and time.perf_counter() < probing_ends:
             probe = min(pkg.horizon, lower + gap)
             if probe <= lower:
                 break
-            ahead = _lazy(search, probe, until=time.perf_counter() + budget / 2)
+            ahead = _lazy(search, probe, until=min(probing_ends, time.perf_counter() + budget / 2))
             if _passing(ahead):
                 best = ahead
             elif ahead.status == "infeasible":
