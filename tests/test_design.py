@@ -408,6 +408,34 @@ def test_time_limited_search_keeps_the_hard_period_alive(monkeypatch: pytest.Mon
     assert calls == [(0, True), (1, True), (2, True), (1, False)]
 
 
+def test_tie_break_from_the_upper_bound_agrees_with_the_full_max_min() -> None:
+    """The tie-break first tries a master held at the η upper bound; its answer must be the
+    full max-min's, both where the bound is attained and where it is not."""
+    from detente.design.milp import _tie_break
+    from detente.design.search import _lazy, _Search
+
+    rng = np.random.default_rng(17)
+    at_bound = below = 0
+    for _ in range(40):
+        scn = random_package(rng, max_tranches_total=6, horizon=int(rng.integers(1, 5)))
+        r = design(scn)
+        if not r.feasible or r.completion_period is None:
+            continue
+        pkg = build_package(scn)
+        fast = _tie_break(_Search(pkg, None), r.completion_period)
+        full = _lazy(_Search(pkg, None), r.completion_period, "maxmin", eta_lb=0.0)
+        assert fast.status == full.status == "optimal"
+        assert fast.check is not None
+        assert full.check is not None
+        assert fast.check.min_norm_slack == pytest.approx(full.check.min_norm_slack, abs=1e-7)
+        if fast.check.min_norm_slack >= eta_upper_bound(pkg) - 1e-7:
+            at_bound += 1
+        else:
+            below += 1
+    assert at_bound > 0
+    assert below > 0
+
+
 # ----------------------------------------------------------------------------- pace
 
 
