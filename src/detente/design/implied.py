@@ -32,14 +32,19 @@ every τ up to the party's last step, so branching on it settles many rows at on
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .forms import Form, slack_form
 from .master import Master
 from .package import FEASIBILITY_TOL, Package
 
 __all__ = ["add_implied_rows", "seen_periods"]
+
+IntArray = NDArray[np.int64]
 
 
 def seen_periods(pkg: Package, T: int) -> dict[tuple[int, int, int], list[int]]:
@@ -105,20 +110,34 @@ def _exists(master: Master, i: int, tau: int, plan: int) -> int | None:
     return h
 
 
-def add_implied_rows(master: Master) -> int:
-    """Add the rows of the module docstring to ``master``; returns how many were added.
+@dataclass(frozen=True, eq=False)
+class _Implied:
+    """One implied row before it meets a master: ``first / n_i ≥ floor`` when the plan exists.
 
-    Works for every objective of :class:`~detente.design.master.Master` (η for ``maxmin``,
-    the payer's π for ``payment``), with the same variables the cuts use.
+    ``low``: the box minimum of ``first / n_i``; ``low_void``: the same over the schedules in
+    which the plan does not exist (inf when it always exists).
     """
-    pkg = master.pkg
+
+    party: int
+    tau: int
+    plan: int
+    first: Form
+    floor: float
+    low: float
+    low_void: float
+
+
+#: The rows of a package and horizon, shared by all its masters (objectives, rebuilds).
+_CACHE: WeakKeyDictionary[Package, dict[int, list[_Implied]]] = WeakKeyDictionary()
+
+
+def _implied(pkg: Package, T: int, start: IntArray) -> list[_Implied]:
+    by_horizon = _CACHE.setdefault(pkg, {})
+    if T in by_horizon:
+        return by_horizon[T]
     comp = pkg.comp
-    T = master.T
-    top = master.eta_ub if master.objective == "maxmin" else 0.0
-    # a concession completes no earlier than its first possible start (the requires depth)
-    start = np.minimum(master._earliest_start(), T)
     end = np.full(comp.n_concessions, T)
-    added = 0
+    rows: list[_Implied] = []
     for (i, tau, plan), periods in seen_periods(pkg, T).items():
         if plan == 1 and (tau == 0 or not (comp.fragile & (comp.giver == i)).any()):
             continue  # nothing of i's can be undone (nothing is in force at the start of 0)
@@ -128,28 +147,54 @@ def add_implied_rows(master: Master) -> int:
         for d in periods[1:]:
             later = slack_form(comp, T, i, tau, plan, d + 1)
             eps = max(eps, -_box_min(first - later, stake, start, end))
-        terms, const = master.form_terms(first, stake)
-        low = _box_min(first, stake, start, end)
-        floor = -eps - FEASIBILITY_TOL / stake  # the check passes a raw slack of −1e-9
-        if low >= top + floor:
+        # h = 0 only when the plan does not exist, which fixes i's own concessions:
+        # everything complete by τ − 1 (halt), or nothing fragile in force (reverse)
+        own = comp.giver == i
+        if plan == 0:
+            lo, hi = start, np.where(own, np.minimum(end, tau - 1), end)
+        else:
+            lo, hi = np.where(own & comp.fragile, np.maximum(start, tau), start), end
+        rows.append(
+            _Implied(
+                party=i,
+                tau=tau,
+                plan=plan,
+                first=first,
+                floor=-eps - FEASIBILITY_TOL / stake,  # the check passes a raw slack of −1e-9
+                low=_box_min(first, stake, start, end),
+                low_void=_box_min(first, stake, lo, hi),
+            )
+        )
+    by_horizon[T] = rows
+    return rows
+
+
+def add_implied_rows(master: Master) -> int:
+    """Add the rows of the module docstring to ``master``; returns how many were added.
+
+    Works for every objective of :class:`~detente.design.master.Master` (η for ``maxmin``,
+    the payer's π for ``payment``), with the same variables the cuts use.
+    """
+    pkg = master.pkg
+    T = master.T
+    top = master.eta_ub if master.objective == "maxmin" else 0.0
+    # a concession completes no earlier than its first possible start (the requires depth)
+    start = np.minimum(master._earliest_start(), T)
+    added = 0
+    for row in _implied(pkg, T, start):
+        if row.low >= top + row.floor:
             continue  # holds for every schedule
+        i = row.party
+        terms, const = master.form_terms(row.first, float(pkg.stake[i]))
         for var, c in master._bonus(i).items():
             terms[var] = terms.get(var, 0.0) + c
-        rhs = floor - const
-        h = _exists(master, i, tau, plan)
+        rhs = row.floor - const
+        # when the plan always exists (no finite low_void) the row needs no indicator
+        h = _exists(master, i, row.tau, row.plan) if math.isfinite(row.low_void) else None
         if h is not None:
-            # h = 0 only when the plan does not exist, which fixes i's own concessions:
-            # everything complete by τ − 1 (halt), or nothing fragile in force (reverse)
-            own = comp.giver == i
-            if plan == 0:
-                lo, hi = start, np.where(own, np.minimum(end, tau - 1), end)
-            else:
-                lo, hi = np.where(own & comp.fragile, np.maximum(start, tau), start), end
-            low = _box_min(first, stake, lo, hi)
-            if math.isfinite(low):  # else the plan always exists (h is forced to 1)
-                big_m = top - floor - low + 1e-6
-                terms[h] = terms.get(h, 0.0) - big_m
-                rhs -= big_m
+            big_m = top - row.floor - row.low_void + 1e-6
+            terms[h] = terms.get(h, 0.0) - big_m
+            rhs -= big_m
         if terms:
             master._row(list(terms), list(terms.values()), rhs, math.inf)
             added += 1
