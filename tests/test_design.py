@@ -378,6 +378,64 @@ def test_time_limited_search_returns_a_checked_fallback() -> None:
         assert "infeasible" not in r.message.lower()
 
 
+def test_time_limited_search_keeps_the_hard_period_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a time limit a period that the first, budgeted attempt does not settle is tried
+    once more with all the time left (after a probe for a fallback schedule), not restarted
+    with doubling budgets that each throw the branch-and-bound tree away."""
+    import time
+    from types import SimpleNamespace
+
+    from detente.design import milp
+    from detente.design.search import _Found, _Search
+
+    calls: list[tuple[int, bool]] = []
+
+    def fake_lazy(search: Any, T: int, objective: str = "feasible", *, until: float | None = None, **_: Any) -> _Found:
+        calls.append((T, until is not None))
+        if T == 1 and until is not None:
+            return _Found("time_limit")
+        if T <= 1:
+            return _Found("infeasible")
+        counts = np.zeros((1, T + 1), dtype=np.int64)
+        counts[0, T] = 1  # completes in period T
+        return _Found("optimal", counts, SimpleNamespace(ok=True))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(milp, "_lazy", fake_lazy)
+    search = _Search(SimpleNamespace(lower_bound=0, horizon=6), time.perf_counter() + 60.0)  # type: ignore[arg-type]
+    out = milp._fastest(search)
+    assert (out.status, out.lower) == ("optimal", 2)
+    # period 1: one budgeted attempt, a probe of period 2 (a fallback), then period 1 unbudgeted
+    assert calls == [(0, True), (1, True), (2, True), (1, False)]
+
+
+def test_tie_break_from_the_upper_bound_agrees_with_the_full_max_min() -> None:
+    """The tie-break first tries a master held at the η upper bound; its answer must be the
+    full max-min's, both where the bound is attained and where it is not."""
+    from detente.design.milp import _tie_break
+    from detente.design.search import _lazy, _Search
+
+    rng = np.random.default_rng(17)
+    at_bound = below = 0
+    for _ in range(40):
+        scn = random_package(rng, max_tranches_total=6, horizon=int(rng.integers(1, 5)))
+        r = design(scn)
+        if not r.feasible or r.completion_period is None:
+            continue
+        pkg = build_package(scn)
+        fast = _tie_break(_Search(pkg, None), r.completion_period)
+        full = _lazy(_Search(pkg, None), r.completion_period, "maxmin", eta_lb=0.0)
+        assert fast.status == full.status == "optimal"
+        assert fast.check is not None
+        assert full.check is not None
+        assert fast.check.min_norm_slack == pytest.approx(full.check.min_norm_slack, abs=1e-7)
+        if fast.check.min_norm_slack >= eta_upper_bound(pkg) - 1e-7:
+            at_bound += 1
+        else:
+            below += 1
+    assert at_bound > 0
+    assert below > 0
+
+
 # ----------------------------------------------------------------------------- pace
 
 

@@ -34,7 +34,7 @@ from .explain import binding_constraints
 from .objectives import NASH_FLOOR, objective_value
 from .package import Check, Package, build_package, check_counts, completion_of, requires_ok
 from .result import DesignResult, SidePayment
-from .search import feasible_message, infeasible_message, named_steps, provenance
+from .search import PAY_TOL, feasible_message, infeasible_message, named_steps, provenance
 
 if TYPE_CHECKING:  # pragma: no cover
     from .demands import Rule
@@ -53,8 +53,6 @@ IntArray = NDArray[np.int64]
 #: The oracle's limits: at most this many tranches in all, and this horizon.
 MAX_TRANCHES = 7
 MAX_HORIZON = 6
-#: Payments within this of the smallest count as equal when choosing the fastest schedule.
-PAY_TOL = 1e-9
 
 
 def schedules(m: IntArray, T: int) -> Iterator[IntArray]:

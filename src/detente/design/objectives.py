@@ -39,7 +39,7 @@ from .demands import Rule, add_rule, holds
 from .forms import comply_form
 from .master import Master, Objective
 from .package import Check, Package, check_counts, requires_ok
-from .search import MAXMIN_TOL, _complete, _lazy, _passes, _Search, _violations, all_keys, eta_upper_bound
+from .search import MAXMIN_TOL, _lazy, _passes, _Search, _violations, eta_upper_bound, prepare
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -202,9 +202,7 @@ def optimise(
                 at = float(hint[i]) / float(pkg.stake[i])
                 if NASH_FLOOR < at < top:
                     _tangent(master, z, terms, const, at)
-    if _complete(pkg, T):
-        master.add_cuts(all_keys(pkg, T))
-    master.add_cuts(search.keys)
+    prepare(master, search)
     level = 0.0
     loop_kind: Objective = "maxmin" if kind == "robust-slack" else "feasible"
     while True:

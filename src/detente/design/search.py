@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from .explain import binding_constraints
+from .implied import add_implied_rows
 from .master import ETA_MAX, CutKey, Master, Objective
 from .package import (
     FEASIBILITY_TOL,
@@ -40,6 +41,9 @@ METHODS = ("auto", "milp", "bruteforce")
 #: A max-min solve stops when the kernel's minimum is within this of the master's bound.
 MAXMIN_TOL = 1e-7
 _MAX_MARGIN = 1e-5
+#: Payments within this of the smallest count as equal when choosing the fastest schedule
+#: a payment buys (the brute-force oracle uses the same).
+PAY_TOL = 1e-9
 
 
 # --------------------------------------------------------------------------- lazy loop
@@ -150,6 +154,22 @@ def _complete(pkg: Package, T: int) -> bool:
     return len(all_keys(pkg, T)) <= COMPLETE_KEYS
 
 
+#: Masters get the rows of :mod:`detente.design.implied` (a tighter relaxation; off only to
+#: compare with the plain formulation in tests and benchmarks).
+IMPLIED_ROWS = True
+
+
+def prepare(master: Master, search: _Search) -> None:
+    """The rows every master of ``search`` starts with: the implied rows, and every key
+    (all possible ones for a short horizon, else those found so far)."""
+    pkg = search.pkg
+    if IMPLIED_ROWS:
+        add_implied_rows(master)
+    if _complete(pkg, master.T):
+        master.add_cuts(all_keys(pkg, master.T))
+    master.add_cuts(search.keys)
+
+
 def _lazy(
     search: _Search,
     T: int,
@@ -174,9 +194,7 @@ def _lazy(
         master = Master(pkg, T, objective, payer=payer, eta_lb=eta_lb, eta_ub=eta_ub, pi_max=pi_max)
         if extra is not None:  # more rows (the parties' demands, see detente.design.demands)
             extra(master)
-        if _complete(pkg, T):
-            master.add_cuts(all_keys(pkg, T))
-        master.add_cuts(search.keys)
+        prepare(master, search)
         for key, margin in margins.items():
             master.add_cut(key, margin)
         return master
@@ -339,10 +357,15 @@ def _side_payment(search: _Search, T: int) -> tuple[SidePayment | None, dict[str
     j = min(found, key=lambda q: (found[q][0], q))
     amount, counts = found[j]
     for t in range(pkg.lower_bound, completion_of(counts)):
-        fast = _lazy(search, t, "payment", payer=j, pi_max=amount)
-        if fast.status == "optimal" and fast.counts is not None:
-            counts = fast.counts
-            break
+        # the smallest payment that buys a schedule completing by t, compared with the
+        # cheapest as the oracle compares them (a bound pi <= amount in the master would be
+        # met with equality and leave the solver's verdict to its tolerances)
+        fast = _lazy(search, t, "payment", payer=j)
+        if fast.status == "optimal" and fast.counts is not None and fast.check is not None:
+            if _payment_needed(pkg, fast.check, j) <= amount + PAY_TOL:
+                counts = fast.counts
+                break
+            continue
         if fast.status != "infeasible":
             statuses["fastest"] = fast.status
             break
