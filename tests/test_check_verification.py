@@ -496,7 +496,11 @@ def _deviations(draw: st.DrawFn) -> tuple[dict, str, int, str]:
 def test_the_simulation_agrees_in_expectation(case: tuple[dict, str, int, str]) -> None:
     """Missed detection, no false alarms, no hazard: Monte Carlo means of the simulation equal
     the check's expected values within 4 standard errors (compliance gives V_i(0) exactly; a
-    deviation at τ with a plan, against reciprocating parties, gives flows to τ plus δ^τ D_i(τ))."""
+    deviation at τ with a plan, against reciprocating parties, gives flows to τ plus δ^τ D_i(τ)).
+
+    A branch rarer than 1/n may not occur in n episodes at all (a breach missed five periods in
+    a row at detect 0.85): the sample's standard error is then 0 while the mean still carries
+    the branch's share. The tolerance adds the rule of three for it, 3/n of the values' scale."""
     data, pid, tau, plan = case
     scn = _scenario(data)
     comp, res = _kernel(data)
@@ -515,7 +519,10 @@ def test_the_simulation_agrees_in_expectation(case: tuple[dict, str, int, str]) 
     expected = res.comply[i, 0] - delta**tau * res.comply[i, tau] + delta**tau * res.deviate[PLANS.index(plan), i, tau]
     values = out.value[:, i]
     se = values.std(ddof=1) / np.sqrt(n)
-    assert abs(values.mean() - expected) <= 4 * se + 1e-9 * max(1.0, abs(expected)), (pid, tau, plan)
+    finite = res.deviate[:, i][np.isfinite(res.deviate[:, i])]
+    scale = max(np.abs(res.comply[i]).max(), np.abs(finite).max(initial=0.0), np.abs(values).max())
+    unseen = 3.0 / n * scale  # a branch of probability up to 3/n may be absent from the sample
+    assert abs(values.mean() - expected) <= 4 * se + unseen + 1e-9 * max(1.0, abs(expected)), (pid, tau, plan)
 
 
 def test_the_simulation_agrees_on_the_worked_example() -> None:
