@@ -52,7 +52,7 @@ def seen_periods(pkg: Package, T: int) -> dict[tuple[int, int, int], list[int]]:
 
     ``halt``: a step of an own concession k at some t in τ..T, seen at t + lag_k.
     ``halt_and_reverse`` (τ ≥ 1): the same, or undoing an own fragile k, seen at
-    τ + delay_k + lag_k. (The same periods as :func:`detente.design.search.all_keys`.)
+    τ + delay_k + lag_k. :func:`detente.design.search.all_keys` lists the cut keys from these.
     """
     comp = pkg.comp
     out: dict[tuple[int, int, int], list[int]] = {}

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from .explain import binding_constraints
-from .implied import add_implied_rows
+from .implied import add_implied_rows, seen_periods
 from .master import ETA_MAX, CutKey, Master, Objective
 from .package import (
     FEASIBILITY_TOL,
@@ -123,26 +123,9 @@ def comply_value_upper(pkg: Package) -> FloatArray:
 
 
 def all_keys(pkg: Package, T: int) -> list[CutKey]:
-    """Every key (i, τ, plan, d) that can matter within horizon T.
-
-    d runs over the periods in which a deviation at τ can first be seen: a step of the
-    deviator at some t in τ..T seen at t + lag, or a reversal decided at τ seen at
-    τ + delay + lag.
-    """
-    comp = pkg.comp
-    keys: list[CutKey] = []
-    for i in range(comp.n_parties):
-        own = np.nonzero(comp.giver == i)[0]
-        lags = sorted({int(comp.lag[k]) for k in own})
-        grabs = sorted({int(comp.delay[k] + comp.lag[k]) for k in own if comp.fragile[k]})
-        for tau in range(T + 2):
-            skip = {t + lag for t in range(tau, T + 1) for lag in lags}
-            for d in sorted(skip):
-                keys.append((i, tau, 0, d))
-            undo = {tau + g for g in grabs} if tau >= 1 else set()
-            for d in sorted(skip | undo):
-                keys.append((i, tau, 1, d))
-    return keys
+    """Every key (i, τ, plan, d) that can matter within horizon T: d runs over the periods in
+    which a deviation at τ can first be seen (:func:`detente.design.implied.seen_periods`)."""
+    return [(i, tau, plan, d) for (i, tau, plan), periods in seen_periods(pkg, T).items() for d in periods]
 
 
 #: Up to this many possible keys, a horizon's master gets all of them from the start
