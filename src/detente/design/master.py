@@ -27,6 +27,7 @@ import ctypes
 import math
 import os
 import sys
+import time
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -113,8 +114,11 @@ class Master:
         eta_lb: float = 0.0,
         eta_ub: float = ETA_MAX,
         pi_max: float | None = None,
+        solver: str = "highs",
     ) -> None:
         self.pkg = pkg
+        self.solver = solver  # "cpsat": CP-SAT where it applies (see solve), else HiGHS
+        self.solved_by = ""  # the solver of the last solve
         self.T = T
         self.objective = objective
         self.payer = payer
@@ -346,8 +350,79 @@ class Master:
     # ------------------------------------------------------------------ solving
 
     def solve(self, time_limit: float | None) -> SolveOutcome:
+        """Solve the master: with CP-SAT when ``solver`` is ``"cpsat"`` and the master only asks
+        whether a schedule exists (:meth:`_solve_cp`), else (and whenever CP-SAT cannot
+        settle it) with HiGHS."""
         if self.trivially_infeasible:
             return SolveOutcome("infeasible", None, None, "a constant constraint fails")
+        if self.solver == "cpsat":
+            started = time.perf_counter()
+            found = self._solve_cp(time_limit)
+            if found is not None:
+                self.solved_by = "cpsat"
+                return found
+            if time_limit is not None:
+                time_limit -= time.perf_counter() - started
+                if time_limit <= 0:
+                    return SolveOutcome("time_limit", None, None, "CP-SAT used the time")
+        self.solved_by = "highs"
+        return self._solve_highs(time_limit)
+
+    def _cp_fixed(self) -> dict[int, float] | None:
+        """The continuous variables CP-SAT may treat as constants, or None when it does not apply.
+
+        A feasibility master has none. A max-min master whose η is held within
+        2 × 1e-7 of its upper bound (the first try of the tie-break) asks only whether some
+        schedule reaches ``eta_lb``: η enters every row with a negative coefficient on the
+        ``≥`` side, so η = ``eta_lb`` is the loosest choice.
+        """
+        if self.cost:
+            return None
+        fixed: dict[int, float] = {}
+        if self.objective == "maxmin":
+            if self.eta_ub - self.eta_lb > 2e-7:
+                return None
+            fixed[self.eta] = self.eta_lb
+        elif self.objective != "feasible":
+            return None
+        continuous = [j for j, integer in enumerate(self._int) if not integer]
+        if any(j not in fixed for j in continuous) or any(lo < 0 for lo in self._lb):
+            return None
+        return fixed
+
+    def _solve_cp(self, time_limit: float | None) -> SolveOutcome | None:
+        """The master by CP-SAT (:mod:`detente.design.cpsat`); None when it does not apply or
+        cannot settle the question."""
+        fixed = self._cp_fixed()
+        if fixed is None:
+            return None
+        from .cpsat import solve_feasibility
+
+        keep = [j for j in range(len(self._lb)) if j not in fixed]
+        where = {j: n for n, j in enumerate(keep)}
+        rows: list[tuple[list[int], list[float], float, float]] = []
+        for idx, val, lo, hi in zip(self._rows_i, self._rows_v, self._rows_lo, self._rows_hi, strict=True):
+            shift = sum(v * fixed[j] for j, v in zip(idx, val, strict=True) if j in fixed)
+            terms = [(where[j], v) for j, v in zip(idx, val, strict=True) if j not in fixed and v != 0.0]
+            lo, hi = lo - shift, hi - shift
+            if not terms:
+                if lo > 1e-9 or hi < -1e-9:
+                    return SolveOutcome("infeasible", None, None, "a constant constraint fails")
+                continue
+            rows.append(([t[0] for t in terms], [t[1] for t in terms], lo, hi))
+        out = solve_feasibility([self._lb[j] for j in keep], [self._ub[j] for j in keep], rows, time_limit)
+        if out is None:
+            return None
+        if out.status != "optimal" or out.x is None:
+            return SolveOutcome(out.status, None, None, f"CP-SAT: {out.message}")
+        x = np.zeros(len(self._lb))
+        x[keep] = out.x
+        for j, v in fixed.items():
+            x[j] = v
+        objective = -self.eta_lb if self.objective == "maxmin" else 0.0
+        return SolveOutcome("optimal", self._counts(x), objective, f"CP-SAT: {out.message}", None, x)
+
+    def _solve_highs(self, time_limit: float | None) -> SolveOutcome:
         n = len(self._lb)
         c = np.zeros(n)
         if self.objective == "maxmin":

@@ -142,6 +142,7 @@ def design(
             "iterations": search.iterations,
             "cuts": len(search.keys),
             "margins": search.margins,
+            "cp_solves": search.cp_solves,
             "tranches": pkg.n_tranches,
             **(extra or {}),
         }
@@ -216,6 +217,14 @@ def design(
     secondary = lead.status
     if lead.status == "optimal" and lead.counts is not None and completion_of(lead.counts) == T_opt:
         counts = lead.counts
+    elif (
+        lead.counts is not None
+        and lead.check is not None
+        and lead.check.ok
+        and completion_of(lead.counts) == T_opt
+        and lead.check.min_norm_slack > best.check.min_norm_slack
+    ):
+        counts = lead.counts  # the tie-break was cut off: keep its better schedule (not proved best)
     check = assert_self_enforcing(pkg, counts)
     if completion_of(counts) != T_opt or T_opt != fastest.lower:
         raise AssertionError("the designed schedule does not complete at the proved optimum")
