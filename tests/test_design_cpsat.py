@@ -68,10 +68,13 @@ def test_whole_rows_pass_unchanged() -> None:
 def test_a_small_program_solved_and_refuted() -> None:
     # 0.3 a + 0.7 b >= 0.95 over a, b in {0, 1}: only a = b = 1
     out = cpsat.solve_feasibility([0, 0], [1, 1], [([0, 1], [0.3, 0.7], 0.95, math.inf)], None)
-    assert out is not None and out.status == "optimal" and out.x is not None
+    assert out is not None
+    assert out.status == "optimal"
+    assert out.x is not None
     assert list(out.x) == [1.0, 1.0]
     none = cpsat.solve_feasibility([0, 0], [1, 1], [([0, 1], [0.3, 0.7], 1.01, math.inf)], None)
-    assert none is not None and none.status == "infeasible"
+    assert none is not None
+    assert none.status == "infeasible"
     # within rounding of feasible: the relaxed model accepts a = b = 1, which misses the real
     # row by 1e-6, and the restricted model has no point: HiGHS must decide
     assert cpsat.solve_feasibility([0, 0], [1, 1], [([0, 1], [0.3, 0.7], 1.0 + 1e-6, math.inf)], None) is None
@@ -93,7 +96,8 @@ def test_cpsat_and_highs_design_the_same(seed: int, monkeypatch: pytest.MonkeyPa
     assert fast.completion_period == plain.completion_period
     if fast.feasible:
         assert fast.stats["cp_solves"] >= 1
-        assert fast.min_slack is not None and plain.min_slack is not None
+        assert fast.min_slack is not None
+        assert plain.min_slack is not None
         assert fast.min_slack == pytest.approx(plain.min_slack, abs=1e-7)
     else:
         assert plain.stats["cp_solves"] == 0
@@ -104,7 +108,8 @@ def test_a_hard_package_is_settled_by_cpsat() -> None:
     every feasibility master (and the tie-break's first try) itself."""
     scn = phased_package(np.random.default_rng(2), discount=(0.8, 0.9), gain_ratio=(1.2, 1.5))
     r = design(scn)
-    assert r.status == "optimal" and r.completion_period == 4
+    assert r.status == "optimal"
+    assert r.completion_period == 4
     assert r.stats["cp_solves"] >= 4
 
 

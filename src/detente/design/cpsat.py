@@ -112,7 +112,7 @@ def _solve(
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
-    w = [model.new_int_var(int(math.ceil(lo)), int(math.floor(hi)), "") for lo, hi in zip(lb, ub, strict=True)]
+    w = [model.new_int_var(math.ceil(lo), math.floor(hi), "") for lo, hi in zip(lb, ub, strict=True)]
     for idx, coef, lo, hi in rows:
         for ints, lo_i, hi_i in scaled_row(coef, lo, hi, relaxed=relaxed):
             expr = cp_model.LinearExpr.weighted_sum([w[j] for j in idx], ints)
