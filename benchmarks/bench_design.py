@@ -16,6 +16,8 @@
    (``--hard-limit``, default 10 s), with a profile per seed: master solves, lazy-cut rounds,
    the longest single solve and its horizon. Target: every seed optimal within 10 s.
 
+``--solver highs`` sends every master to HiGHS, as before CP-SAT took the feasibility masters.
+
 The process pins itself to one CPU where the OS allows it.
 """
 
@@ -28,6 +30,7 @@ import time
 
 import numpy as np
 
+from detente.design import search
 from detente.design.bruteforce import brute_force_design
 from detente.design.instances import phased_package, random_package
 from detente.design.master import Master, SolveOutcome
@@ -131,8 +134,12 @@ def main() -> None:
     parser.add_argument("--skip-oracle", action="store_true")
     parser.add_argument("--hard", type=int, default=0, help="also run this many seeds of the harder variant")
     parser.add_argument("--hard-limit", type=float, default=10.0, help="time limit per hard seed (s)")
+    parser.add_argument(
+        "--solver", choices=("cpsat", "highs"), default=search.SOLVER, help="highs: every master to HiGHS"
+    )
     args = parser.parse_args()
-    print(_one_core())
+    search.SOLVER = args.solver
+    print(_one_core(), f"solver {args.solver}")
     large(LARGE_SEED)
     if args.sweep:
         times = [large(s, quiet=True) for s in range(args.sweep)]
