@@ -60,6 +60,13 @@ def test_a_row_too_wide_for_64_bits_goes_to_highs() -> None:
     assert cpsat.solve_feasibility([0, 0], [1, 1], [([0, 1], [1e-300, 1e-300], 0.25, math.inf)], None) is None
 
 
+def test_what_cpsat_cannot_take_goes_to_highs() -> None:
+    # a whole bound beyond 62 bits, a model CP-SAT calls invalid, an empty integer domain
+    assert cpsat.solve_feasibility([0, 0], [5, 5], [([0], [1.0], 1e19, math.inf)], None) is None
+    assert cpsat.solve_feasibility([0], [5], [([0], [2.0**61], 1.0, math.inf)], None) is None
+    assert cpsat.solve_feasibility([0.5], [0.7], [([0], [1.0], 0.0, math.inf)], None) is None
+
+
 def test_whole_rows_pass_unchanged() -> None:
     assert cpsat.scaled_row([1.0, -1.0, -3.0], 0.0, math.inf, relaxed=True) == [([1, -1, -3], 0, None)]
     assert cpsat.scaled_row([1.0, -1.0, -3.0], 0.0, math.inf, relaxed=False) == [([1, -1, -3], 0, None)]

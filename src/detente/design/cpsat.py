@@ -74,6 +74,8 @@ def scaled_row(
     coefficients becomes two one-sided rows.
     """
     finite = [b for b in (lo, hi) if math.isfinite(b)]
+    if any(not abs(v) < _INF for v in (*coef, *finite)):
+        raise Unrepresentable("a row whose coefficients or bounds do not fit in 62 bits")
     if _is_whole(coef) and _is_whole(finite):
         ints = [int(c) for c in coef]
         return [(ints, (int(lo) if math.isfinite(lo) else None), (int(hi) if math.isfinite(hi) else None))]
@@ -150,6 +152,8 @@ def solve_feasibility(
     """
     if any(lo < 0 for lo in lb):
         raise ValueError("CP-SAT masters need non-negative variables")
+    if any(math.ceil(lo) > math.floor(hi) for lo, hi in zip(lb, ub, strict=True)):
+        return None  # an integer variable with no integer value: HiGHS reports it
 
     def meets(x: FloatArray) -> bool:
         return all(row_violation(coef, idx, lo, hi, x) <= ROW_TOL for idx, coef, lo, hi in rows)
@@ -159,6 +163,8 @@ def solve_feasibility(
         first = _solve(lb, ub, rows, time_limit, relaxed=True)
     except Unrepresentable:
         return None
+    if first.status == "error":
+        return None  # e.g. a model CP-SAT calls invalid: HiGHS takes the master
     if first.status != "optimal" or first.x is None or meets(first.x):
         return first
     left = None if time_limit is None else time_limit - (time.perf_counter() - start)
