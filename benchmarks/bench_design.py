@@ -96,7 +96,7 @@ def hard(seed: int, limit: float) -> float:
     Master.solve = timed  # type: ignore[method-assign]
     try:
         t0 = time.perf_counter()
-        r = design(scn, time_limit=limit)
+        r = design(scn, time_limit=limit if limit > 0 else None)
         dt = time.perf_counter() - t0
     finally:
         Master.solve = plain  # type: ignore[method-assign]
@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, default=0, help="also run this many seeds of the large package")
     parser.add_argument("--skip-oracle", action="store_true")
     parser.add_argument("--hard", type=int, default=0, help="also run this many seeds of the harder variant")
-    parser.add_argument("--hard-limit", type=float, default=10.0, help="time limit per hard seed (s)")
+    parser.add_argument("--hard-limit", type=float, default=10.0, help="time limit per hard seed (s); 0: none")
     parser.add_argument(
         "--solver", choices=("cpsat", "highs"), default=search.SOLVER, help="highs: every master to HiGHS"
     )

@@ -54,6 +54,10 @@ Objective = Literal["feasible", "maxmin", "payment"]
 #: Normalised slacks lie in [−2, 2] (see :mod:`detente.design.package`); η is capped there.
 ETA_MAX = 2.0
 _CONST = -1  # marks an indicator that is the constant 1
+#: A max-min master solved by CP-SAT counts as optimal when its schedule's η is within this
+#: of the bound CP-SAT proved (one step of η's unit, :data:`detente.design.cpsat.ETA_UNIT`,
+#: plus rounding); HiGHS's own test is a gap of 1e-6 (``mip_abs_gap``) or 1e-6 relative.
+CP_MAXMIN_GAP = 2e-6
 #: HiGHS's ``mip_heuristic_effort`` (default 0.05) when the master only has to find a schedule.
 FEASIBILITY_HEURISTIC_EFFORT = 0.3
 
@@ -351,8 +355,8 @@ class Master:
 
     def solve(self, time_limit: float | None) -> SolveOutcome:
         """Solve the master: with CP-SAT when ``solver`` is ``"cpsat"`` and the master only asks
-        whether a schedule exists (:meth:`_solve_cp`), else (and whenever CP-SAT cannot
-        settle it) with HiGHS."""
+        whether a schedule exists, or is a max-min with η as its only continuous variable
+        (:meth:`_solve_cp`), else (and whenever CP-SAT cannot settle it) with HiGHS."""
         if self.trivially_infeasible:
             return SolveOutcome("infeasible", None, None, "a constant constraint fails")
         if self.solver == "cpsat":
@@ -390,12 +394,47 @@ class Master:
             return None
         return fixed
 
+    def cp_maxmin(self) -> bool:
+        """Whether :meth:`solve` gives this master to CP-SAT as a max-min (η free in a range)."""
+        return self.solver == "cpsat" and self._cp_fixed() is None and self._cp_maxmin()
+
+    def _cp_maxmin(self) -> bool:
+        """Whether CP-SAT may take this master as a max-min (:func:`~detente.design.cpsat.solve_maxmin`):
+        η is its only continuous variable, there are no cost terms and every other variable is
+        non-negative."""
+        if self.objective != "maxmin" or self.cost:
+            return False
+        continuous = [j for j, integer in enumerate(self._int) if not integer]
+        return continuous == [self.eta] and all(lo >= 0 for j, lo in enumerate(self._lb) if j != self.eta)
+
+    def _solve_cp_maxmin(self, time_limit: float | None) -> SolveOutcome | None:
+        """The max-min master by CP-SAT; None when it does not apply or its answer is not
+        within :data:`CP_MAXMIN_GAP` of its proved bound (HiGHS then takes the master)."""
+        from .cpsat import solve_maxmin
+
+        rows = list(zip(self._rows_i, self._rows_v, self._rows_lo, self._rows_hi, strict=True))
+        out = solve_maxmin(self._lb, self._ub, rows, self.eta, self.eta_lb, self.eta_ub, time_limit)
+        if out is None or out.status == "error":
+            return None
+        if out.status == "infeasible":
+            return SolveOutcome("infeasible", None, None, f"CP-SAT: {out.message}")
+        if out.x is None or out.eta is None:
+            return SolveOutcome("time_limit", None, None, f"CP-SAT: {out.message}")
+        if out.eta < self.eta_lb - 1e-9:
+            return None  # the point is within rounding of the master, not in it
+        if out.status != "optimal" or out.bound is None:
+            return SolveOutcome("time_limit", self._counts(out.x), -out.eta, f"CP-SAT: {out.message}", None, out.x)
+        bound = min(out.bound, self.eta_ub)
+        if bound - out.eta > CP_MAXMIN_GAP:
+            return None
+        return SolveOutcome("optimal", self._counts(out.x), -out.eta, f"CP-SAT: {out.message}", -bound, out.x)
+
     def _solve_cp(self, time_limit: float | None) -> SolveOutcome | None:
         """The master by CP-SAT (:mod:`detente.design.cpsat`); None when it does not apply or
         cannot settle the question."""
         fixed = self._cp_fixed()
         if fixed is None:
-            return None
+            return self._solve_cp_maxmin(time_limit) if self._cp_maxmin() else None
         from .cpsat import solve_feasibility
 
         keep = [j for j in range(len(self._lb)) if j not in fixed]

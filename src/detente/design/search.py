@@ -31,6 +31,7 @@ from .package import (
     requires_ok,
     steps_of,
 )
+from .profiles import add_profile_rows
 from .result import Provenance, SidePayment
 
 IntArray = NDArray[np.int64]
@@ -148,13 +149,20 @@ SOLVER = "cpsat"
 #: compare with the plain formulation in tests and benchmarks).
 IMPLIED_ROWS = True
 
+#: Max-min masters that CP-SAT takes get the rows of :mod:`detente.design.profiles` (measured
+#: on the harder generator's seed 7: the tie-break in 5.5 s with them against 10 s without).
+PROFILE_ROWS = True
+
 
 def prepare(master: Master, search: _Search) -> None:
-    """The rows every master of ``search`` starts with: the implied rows, and every key
-    (all possible ones for a short horizon, else those found so far)."""
+    """The rows every master of ``search`` starts with: the implied rows, the profile rows
+    for a max-min that CP-SAT takes, and every key (all possible ones for a short horizon,
+    else those found so far)."""
     pkg = search.pkg
     if IMPLIED_ROWS:
         add_implied_rows(master)
+    if PROFILE_ROWS and master.cp_maxmin():
+        add_profile_rows(master)
     if _complete(pkg, master.T):
         master.add_cuts(all_keys(pkg, master.T))
     master.add_cuts(search.keys)
