@@ -245,6 +245,7 @@ def solve_maxmin(
     eta_lb: float,
     eta_ub: float,
     time_limit: float | None,
+    hint: dict[int, int] | None = None,
 ) -> CpMaxmin | None:
     """Maximise η over integer ``w`` (every column but ``eta_col``, all ``≥ 0``) subject to
     ``rows``; ``None`` when the rows do not have the max-min form or cannot be scaled.
@@ -255,7 +256,8 @@ def solve_maxmin(
     so when CP-SAT proves e* optimal, no real point reaches η = eta_lb + ETA_UNIT · (e* + 1),
     the returned ``bound``. The point's own η is computed on the real rows (the smallest
     ``Σ coef·w − lo`` over the rows with η); the rows without η must hold to 1e-9, else
-    ``None``. One worker, a fixed seed and no linear relaxation inside CP-SAT (its bound stays
+    ``None``. ``hint``: values of some columns (a known schedule) for CP-SAT to try first.
+    One worker, a fixed seed and no linear relaxation inside CP-SAT (its bound stays
     at the top of η's range on these masters: measured, propagation alone proves the optimum
     about twice as fast).
     """
@@ -298,6 +300,8 @@ def solve_maxmin(
     except Unrepresentable:
         return None
     model.maximize(w[eta_col])
+    for j, value in (hint or {}).items():
+        model.add_hint(w[j], value)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0

@@ -123,6 +123,7 @@ class Master:
         self.pkg = pkg
         self.solver = solver  # "cpsat": CP-SAT where it applies (see solve), else HiGHS
         self.solved_by = ""  # the solver of the last solve
+        self.hint: IntArray | None = None  # counts X of a known schedule (CP-SAT starts from it)
         self.T = T
         self.objective = objective
         self.payer = payer
@@ -413,7 +414,10 @@ class Master:
         from .cpsat import solve_maxmin
 
         rows = list(zip(self._rows_i, self._rows_v, self._rows_lo, self._rows_hi, strict=True))
-        out = solve_maxmin(self._lb, self._ub, rows, self.eta, self.eta_lb, self.eta_ub, time_limit)
+        hint = None
+        if self.hint is not None and self.hint.shape == self.X.shape:
+            hint = {int(j): int(v) for j, v in zip(self.X.ravel(), self.hint.ravel(), strict=True)}
+        out = solve_maxmin(self._lb, self._ub, rows, self.eta, self.eta_lb, self.eta_ub, time_limit, hint)
         if out is None or out.status == "error":
             return None
         if out.status == "infeasible":

@@ -161,11 +161,11 @@ def prepare(master: Master, search: _Search) -> None:
     pkg = search.pkg
     if IMPLIED_ROWS:
         add_implied_rows(master)
-    if PROFILE_ROWS and master.cp_maxmin():
-        add_profile_rows(master)
     if _complete(pkg, master.T):
         master.add_cuts(all_keys(pkg, master.T))
     master.add_cuts(search.keys)
+    if PROFILE_ROWS and master.cp_maxmin():
+        add_profile_rows(master)
 
 
 def _lazy(
@@ -178,6 +178,7 @@ def _lazy(
     pi_max: float | None = None,
     until: float | None = None,
     extra: Callable[[Master], None] | None = None,
+    hint: IntArray | None = None,
 ) -> _Found:
     """Solve the master for horizon T with lazily added cuts until the kernel agrees.
 
@@ -195,6 +196,7 @@ def _lazy(
         if extra is not None:  # more rows (the parties' demands, see detente.design.demands)
             extra(master)
         prepare(master, search)
+        master.hint = hint
         for key, margin in margins.items():
             master.add_cut(key, margin)
         return master
