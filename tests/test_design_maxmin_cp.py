@@ -45,7 +45,8 @@ def test_every_real_point_has_an_image_in_the_integer_max_min_row(
     if value - eta < lo:  # the draw's own rounding
         return
     idx = [*range(len(coef)), len(coef)]
-    ints, lo_i = cpsat._maxmin_row([*coef, -1.0], idx, lo, len(coef), eta_lb)
+    p = cpsat.eta_scale_power([(idx, [*coef, -1.0])], len(coef))
+    ints, lo_i = cpsat._maxmin_row([*coef, -1.0], idx, lo, len(coef), eta_lb, p)
     e = math.floor((eta - eta_lb) / cpsat.ETA_UNIT)
     assert sum(a * b for a, b in zip(ints, [*w, e], strict=True)) >= lo_i
 

@@ -41,6 +41,7 @@ __all__ = [
     "CpMaxmin",
     "CpOutcome",
     "Unrepresentable",
+    "eta_scale_power",
     "row_violation",
     "scaled_row",
     "solve_feasibility",
@@ -214,25 +215,30 @@ class CpMaxmin:
     message: str
 
 
+def eta_scale_power(rows: Sequence[tuple[Sequence[int], Sequence[float]]], eta_col: int) -> int:
+    """The power ``p`` by which every max-min row is scaled: the largest coefficient (η's
+    apart) of any of ``rows`` becomes at most 2^MAXMIN_ROW_BITS. One scale for every row keeps
+    η's coefficient the same in all of them; tiny coefficients need no finer scale than 2^40
+    (they round up: still a relaxation)."""
+    big = max((abs(c) for idx, coef in rows for j, c in zip(idx, coef, strict=True) if j != eta_col), default=0.0)
+    return min(MAXMIN_ROW_BITS - (math.frexp(big)[1] if big > 0 else 0), 40)
+
+
 def _maxmin_row(
-    coef: Sequence[float], idx: Sequence[int], lo: float, eta_col: int, eta_lb: float
+    coef: Sequence[float], idx: Sequence[int], lo: float, eta_col: int, eta_lb: float, p: int
 ) -> tuple[list[int], int]:
     """The relaxed integer row of ``Σ coef·w − η ≥ lo`` with η = eta_lb + ETA_UNIT · e.
 
-    Scaled by ``2^p`` so that the largest coefficient of ``w`` is at most 2^MAXMIN_ROW_BITS and
-    e's coefficient, ``−2^p · ETA_UNIT``, is a whole number; each ``w`` coefficient is rounded
-    up and the bound down (the relaxed direction of :func:`scaled_row`)."""
-    others = [abs(c) for j, c in zip(idx, coef, strict=True) if j != eta_col]
-    big = max(others, default=0.0)
-    # tiny coefficients need no finer scale than 2^40 (they round up: still a relaxation)
-    p = min(MAXMIN_ROW_BITS - (math.frexp(big)[1] if big > 0 else 0), 40)
+    Scaled by ``2^p`` (:func:`eta_scale_power`), so that e's coefficient, ``−2^p · ETA_UNIT``,
+    is a whole number; each ``w`` coefficient is rounded up and the bound down (the relaxed
+    direction of :func:`scaled_row`)."""
     unit = ETA_UNIT * 2.0**p
     if unit < 1.0 or not unit.is_integer():
         raise Unrepresentable("a max-min row whose coefficients are too large for η's unit")
     scale = 2.0**p
     bound = (lo + eta_lb) * scale
-    if not abs(bound) < _INF:
-        raise Unrepresentable("a max-min row whose bound does not fit in 62 bits")
+    if not abs(bound) < _INF or any(not abs(c * scale) < _INF for c in coef):
+        raise Unrepresentable("a max-min row that does not fit in 62 bits")
     ints = [-int(unit) if j == eta_col else math.ceil(c * scale) for j, c in zip(idx, coef, strict=True)]
     return ints, math.floor(bound) - 1
 
@@ -277,6 +283,7 @@ def solve_maxmin(
     ]
     with_eta: list[tuple[Sequence[int], Sequence[float], float]] = []
     without: list[tuple[Sequence[int], Sequence[float], float, float]] = []
+    p = eta_scale_power([(idx, coef) for idx, coef, _, _ in rows if eta_col in idx], eta_col)
     try:
         for idx, coef, lo, hi in rows:
             if eta_col not in idx:
@@ -292,7 +299,7 @@ def solve_maxmin(
                 return None
             if coef[list(idx).index(eta_col)] != -1.0:
                 return None
-            ints, lo_i = _maxmin_row(coef, idx, lo, eta_col, eta_lb)
+            ints, lo_i = _maxmin_row(coef, idx, lo, eta_col, eta_lb, p)
             with_eta.append((idx, coef, lo))
             model.add_linear_constraint(
                 cp_model.LinearExpr.weighted_sum([w[j] for j in idx], ints), lo_i, cp_model.INT_MAX
