@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from detente.design import cpsat, search
 from detente.design.instances import phased_package, random_package
-from detente.design.master import CP_MAXMIN_GAP, Master
+from detente.design.master import CP_MAXMIN_GAP, FINER_BITS, Master
 from detente.design.milp import design
 from detente.design.package import build_package
 from detente.design.profiles import PROFILE_LIMIT, add_profile_rows, concession_profiles, profile_count
@@ -242,3 +242,57 @@ def test_search_solver_switch_reaches_the_tie_break(monkeypatch: pytest.MonkeyPa
     calls.clear()
     design(scn)
     assert not calls
+
+
+def test_a_finer_scale_closes_the_rounding_gap() -> None:
+    """One row over 200 variables: rounding each coefficient up loses about one unit of the
+    row's scale per variable, which at the default scale leaves the answer further than the
+    gap from the bound; three more bits close it."""
+    rng = np.random.default_rng(1)
+    n = 200
+    coef = [float(c) for c in rng.uniform(0.05, 0.9, n)]
+    best = math.fsum(4.0 * c for c in coef) - 3.0  # every variable at its upper bound 4
+    rows = [([*range(n), n], [*coef, -1.0], 3.0, math.inf)]
+    args = ([0.0] * n + [0.0], [4.0] * n + [best + 0.5], rows, n, 0.0, best + 0.5, None)
+    coarse = cpsat.solve_maxmin(*args)
+    fine = cpsat.solve_maxmin(*args, row_bits=cpsat.MAXMIN_ROW_BITS + FINER_BITS)
+    assert coarse is not None
+    assert fine is not None
+    assert coarse.bound is not None
+    assert fine.bound is not None
+    assert coarse.bound - best > CP_MAXMIN_GAP  # still a bound, but a loose one
+    assert 0.0 <= fine.bound - best <= CP_MAXMIN_GAP
+    assert fine.eta == pytest.approx(best, abs=1e-12)
+
+
+def test_a_gap_left_open_tries_finer_then_highs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from detente.design import master as master_module
+
+    scn = phased_package(np.random.default_rng(5), **HARD)
+    want = design(scn)
+    bits: list[int] = []
+    plain = cpsat.solve_maxmin
+
+    def recorded(*args: object, **kwargs: object) -> object:
+        bits.append(int(args[9]) if len(args) > 9 else int(kwargs.get("row_bits", cpsat.MAXMIN_ROW_BITS)))  # type: ignore[call-overload]
+        return plain(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cpsat, "solve_maxmin", recorded)
+    monkeypatch.setattr(master_module, "CP_MAXMIN_GAP", 0.0)  # no answer is close enough
+    got = design(scn)
+    assert bits[:2] == [cpsat.MAXMIN_ROW_BITS, cpsat.MAXMIN_ROW_BITS + FINER_BITS]
+    assert got.stats["secondary"] == "optimal"  # HiGHS proved it
+    assert got.min_slack is not None
+    assert want.min_slack is not None
+    assert got.min_slack == pytest.approx(want.min_slack, abs=CP_MAXMIN_GAP + 1e-6)
+
+
+def test_solve_maxmin_declines_what_it_cannot_represent() -> None:
+    cols = [0, 1]
+    row = [(cols, [0.5, -1.0], 0.0, math.inf)]
+    assert cpsat.solve_maxmin([0, 0], [1, math.inf], row, 1, 0.0, math.inf, None) is None  # η unbounded
+    assert cpsat.solve_maxmin([0, 0], [math.inf, 1], row, 1, 0.0, 1.0, None) is None  # w unbounded
+    assert cpsat.solve_maxmin([0, 0], [1, 1], row, 1, 0.0, 1.0, None, integrality=[0, 0]) is None  # w continuous
+    assert cpsat.solve_maxmin([0, 0], [1, 1], row, 1, -1e12, 1.0, None) is None  # η's floor too far out
+    with pytest.raises(cpsat.Unrepresentable):  # a bound beyond 2^52: floats no longer exact
+        cpsat._maxmin_row([0.5, -1.0], cols, -1e10, 1, 0.0, 40)

@@ -56,6 +56,7 @@ ROW_SCALE = float(1 << 20)
 #: master, :mod:`detente.design.master`).
 ROW_TOL = 1e-9
 _INF = float(1 << 62)
+_EXACT = float(1 << 52)  # integers below this, and their halves, are exact in a float
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,8 @@ def solve_feasibility(
 
 #: η's step in the max-min model: η = ``eta_lb`` + ETA_UNIT · e for an integer e ≥ 0.
 ETA_UNIT = 2.0**-20
+#: η's floor and ceiling must lie within ±_ETA_RANGE (normalised slacks lie in [−2, 2]).
+_ETA_RANGE = 1024.0
 #: In the max-min model a fractional row is scaled by a power of two that brings its largest
 #: coefficient to at most 2^MAXMIN_ROW_BITS (η's coefficient then stays an exact integer).
 MAXMIN_ROW_BITS = 27
@@ -215,13 +218,15 @@ class CpMaxmin:
     message: str
 
 
-def eta_scale_power(rows: Sequence[tuple[Sequence[int], Sequence[float]]], eta_col: int) -> int:
+def eta_scale_power(
+    rows: Sequence[tuple[Sequence[int], Sequence[float]]], eta_col: int, bits: int = MAXMIN_ROW_BITS
+) -> int:
     """The power ``p`` by which every max-min row is scaled: the largest coefficient (η's
-    apart) of any of ``rows`` becomes at most 2^MAXMIN_ROW_BITS. One scale for every row keeps
+    apart) of any of ``rows`` becomes at most 2^bits. One scale for every row keeps
     η's coefficient the same in all of them; tiny coefficients need no finer scale than 2^40
     (they round up: still a relaxation)."""
     big = max((abs(c) for idx, coef in rows for j, c in zip(idx, coef, strict=True) if j != eta_col), default=0.0)
-    return min(MAXMIN_ROW_BITS - (math.frexp(big)[1] if big > 0 else 0), 40)
+    return min(bits - (math.frexp(big)[1] if big > 0 else 0), 40)
 
 
 def _maxmin_row(
@@ -237,8 +242,9 @@ def _maxmin_row(
         raise Unrepresentable("a max-min row whose coefficients are too large for η's unit")
     scale = 2.0**p
     bound = (lo + eta_lb) * scale
-    if not abs(bound) < _INF or any(not abs(c * scale) < _INF for c in coef):
-        raise Unrepresentable("a max-min row that does not fit in 62 bits")
+    # below 2^52 the float error of lo + eta_lb is under half a unit, which the −1 covers
+    if not abs(bound) < _EXACT or any(not abs(c * scale) < _INF for c in coef):
+        raise Unrepresentable("a max-min row that does not fit in 52 bits")
     ints = [-int(unit) if j == eta_col else math.ceil(c * scale) for j, c in zip(idx, coef, strict=True)]
     return ints, math.floor(bound) - 1
 
@@ -252,9 +258,12 @@ def solve_maxmin(
     eta_ub: float,
     time_limit: float | None,
     hint: dict[int, int] | None = None,
+    integrality: Sequence[int] | None = None,
+    row_bits: int = MAXMIN_ROW_BITS,
 ) -> CpMaxmin | None:
     """Maximise η over integer ``w`` (every column but ``eta_col``, all ``≥ 0``) subject to
-    ``rows``; ``None`` when the rows do not have the max-min form or cannot be scaled.
+    ``rows``; ``None`` when the rows do not have the max-min form or cannot be scaled, or when
+    ``integrality`` (1 for an integer column) marks another column continuous.
 
     η must enter only ``≥`` rows, with coefficient −1 (it is a lower bound on each of them).
     CP-SAT solves the relaxed rounding with η = ``eta_lb`` + :data:`ETA_UNIT` · e: every real
@@ -263,6 +272,7 @@ def solve_maxmin(
     the returned ``bound``. The point's own η is computed on the real rows (the smallest
     ``Σ coef·w − lo`` over the rows with η); the rows without η must hold to 1e-9, else
     ``None``. ``hint``: values of some columns (a known schedule) for CP-SAT to try first.
+    ``row_bits``: see :func:`eta_scale_power` (more bits, less rounding, larger integers).
     One worker, a fixed seed and no linear relaxation inside CP-SAT (its bound stays
     at the top of η's range on these masters: measured, propagation alone proves the optimum
     about twice as fast).
@@ -271,8 +281,13 @@ def solve_maxmin(
 
     if any(lo < 0 for j, lo in enumerate(lb) if j != eta_col):
         raise ValueError("CP-SAT masters need non-negative variables")
-    if any(math.ceil(lo) > math.floor(hi) for j, (lo, hi) in enumerate(zip(lb, ub, strict=True)) if j != eta_col):
+    if integrality is not None and any(not v for j, v in enumerate(integrality) if j != eta_col):
         return None
+    others = [(lo, hi) for j, (lo, hi) in enumerate(zip(lb, ub, strict=True)) if j != eta_col]
+    if any(not (math.isfinite(lo) and math.isfinite(hi)) or math.ceil(lo) > math.floor(hi) for lo, hi in others):
+        return None
+    if not (math.isfinite(eta_lb) and math.isfinite(eta_ub)) or abs(eta_lb) > _ETA_RANGE or abs(eta_ub) > _ETA_RANGE:
+        return None  # a float step of η's floor must stay far below ETA_UNIT
     top = math.floor((eta_ub - eta_lb) / ETA_UNIT)
     if not 0 <= top < _INF:
         return None
@@ -283,7 +298,7 @@ def solve_maxmin(
     ]
     with_eta: list[tuple[Sequence[int], Sequence[float], float]] = []
     without: list[tuple[Sequence[int], Sequence[float], float, float]] = []
-    p = eta_scale_power([(idx, coef) for idx, coef, _, _ in rows if eta_col in idx], eta_col)
+    p = eta_scale_power([(idx, coef) for idx, coef, _, _ in rows if eta_col in idx], eta_col, row_bits)
     try:
         for idx, coef, lo, hi in rows:
             if eta_col not in idx:
@@ -320,7 +335,8 @@ def solve_maxmin(
     if status == cp_model.INFEASIBLE:
         return CpMaxmin("infeasible", None, None, None, name)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return CpMaxmin("time_limit" if status == cp_model.UNKNOWN else "error", None, None, None, name)
+        stopped = status == cp_model.UNKNOWN and time_limit is not None
+        return CpMaxmin("time_limit" if stopped else "error", None, None, None, name)
     x = np.array([float(solver.value(v)) for v in w])
     x[eta_col] = 0.0
     if any(row_violation(coef, idx, lo, hi, x) > ROW_TOL for idx, coef, lo, hi in without):
@@ -334,4 +350,5 @@ def solve_maxmin(
     if status != cp_model.OPTIMAL:
         return CpMaxmin("time_limit", x, eta, None, name)
     e_star = round(solver.objective_value)
-    return CpMaxmin("optimal", x, eta, eta_lb + ETA_UNIT * (e_star + 1), name)
+    bound = math.nextafter(eta_lb + ETA_UNIT * (e_star + 1), math.inf)  # rounded up, not to nearest
+    return CpMaxmin("optimal", x, eta, bound, name)

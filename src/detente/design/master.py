@@ -58,6 +58,8 @@ _CONST = -1  # marks an indicator that is the constant 1
 #: of the bound CP-SAT proved (one step of η's unit, :data:`detente.design.cpsat.ETA_UNIT`,
 #: plus rounding); HiGHS's own test is a gap of 1e-6 (``mip_abs_gap``) or 1e-6 relative.
 CP_MAXMIN_GAP = 2e-6
+#: Bits per row added for CP-SAT's second try when rounding left the first beyond the gap.
+FINER_BITS = 3
 #: HiGHS's ``mip_heuristic_effort`` (default 0.05) when the master only has to find a schedule.
 FEASIBILITY_HEURISTIC_EFFORT = 0.3
 
@@ -410,28 +412,41 @@ class Master:
 
     def _solve_cp_maxmin(self, time_limit: float | None) -> SolveOutcome | None:
         """The max-min master by CP-SAT; None when it does not apply or its answer is not
-        within :data:`CP_MAXMIN_GAP` of its proved bound (HiGHS then takes the master)."""
-        from .cpsat import solve_maxmin
+        within :data:`CP_MAXMIN_GAP` of its proved bound (HiGHS then takes the master).
+
+        The rounding of a row loses up to about one unit of its scale per variable; when that
+        leaves the answer further than the gap from the bound, CP-SAT solves once more with
+        :data:`FINER_BITS` more bits per row, starting from the first answer."""
+        from .cpsat import MAXMIN_ROW_BITS, solve_maxmin
 
         rows = list(zip(self._rows_i, self._rows_v, self._rows_lo, self._rows_hi, strict=True))
         hint = None
         if self.hint is not None and self.hint.shape == self.X.shape:
             hint = {int(j): int(v) for j, v in zip(self.X.ravel(), self.hint.ravel(), strict=True)}
-        out = solve_maxmin(self._lb, self._ub, rows, self.eta, self.eta_lb, self.eta_ub, time_limit, hint)
-        if out is None or out.status == "error":
-            return None
-        if out.status == "infeasible":
-            return SolveOutcome("infeasible", None, None, f"CP-SAT: {out.message}")
-        if out.x is None or out.eta is None:
-            return SolveOutcome("time_limit", None, None, f"CP-SAT: {out.message}")
-        if out.eta < self.eta_lb - 1e-9:
-            return None  # the point is within rounding of the master, not in it
-        if out.status != "optimal" or out.bound is None:
-            return SolveOutcome("time_limit", self._counts(out.x), -out.eta, f"CP-SAT: {out.message}", None, out.x)
-        bound = min(out.bound, self.eta_ub)
-        if bound - out.eta > CP_MAXMIN_GAP:
-            return None
-        return SolveOutcome("optimal", self._counts(out.x), -out.eta, f"CP-SAT: {out.message}", -bound, out.x)
+        started = time.perf_counter()
+        for bits in (MAXMIN_ROW_BITS, MAXMIN_ROW_BITS + FINER_BITS):
+            left = None if time_limit is None else time_limit - (time.perf_counter() - started)
+            if left is not None and left <= 0:
+                return SolveOutcome("time_limit", None, None, "CP-SAT used the time")
+            out = solve_maxmin(
+                self._lb, self._ub, rows, self.eta, self.eta_lb, self.eta_ub, left, hint, self._int, bits
+            )
+            if out is None or out.status == "error":
+                return None
+            if out.status == "infeasible":
+                return SolveOutcome("infeasible", None, None, f"CP-SAT: {out.message}")
+            if out.x is None or out.eta is None:
+                return SolveOutcome("time_limit", None, None, f"CP-SAT: {out.message}")
+            if out.eta < self.eta_lb - 1e-9:
+                return None  # the point is within rounding of the master, not in it
+            message = f"CP-SAT: {out.message}"
+            if out.status != "optimal" or out.bound is None:
+                return SolveOutcome("time_limit", self._counts(out.x), -out.eta, message, None, out.x)
+            bound = min(out.bound, self.eta_ub)
+            if bound - out.eta <= CP_MAXMIN_GAP:
+                return SolveOutcome("optimal", self._counts(out.x), -out.eta, message, -bound, out.x)
+            hint = {j: round(float(out.x[j])) for j in range(len(self._lb)) if j != self.eta}
+        return None
 
     def _solve_cp(self, time_limit: float | None) -> SolveOutcome | None:
         """The master by CP-SAT (:mod:`detente.design.cpsat`); None when it does not apply or

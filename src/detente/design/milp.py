@@ -255,9 +255,10 @@ def _tie_break(search: _Search, T: int, known: IntArray | None = None) -> _Found
     and with the higher floor HiGHS finds its first point far later (measured on the harder
     generator: 4 s against 43-62 s on seed 3).
 
-    When CP-SAT takes the max-min (:meth:`~detente.design.master.Master.cp_maxmin`) the first
-    try is skipped: a schedule at the bound ends its optimisation at once. ``known``, the
-    schedule that proved ``T``, is handed to CP-SAT as a starting point.
+    With CP-SAT as the solver the first try is skipped: CP-SAT takes the full max-min
+    (:meth:`~detente.design.master.Master.cp_maxmin`), where a schedule at the bound ends the
+    optimisation at once; should it not settle the master, HiGHS solves it without the first
+    try. ``known``, the schedule that proved ``T``, is handed to CP-SAT as a starting point.
     """
     top = eta_upper_bound(search.pkg)
     if search.solver != "cpsat" and top - MAXMIN_TOL > 0.0:
