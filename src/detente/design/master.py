@@ -125,7 +125,6 @@ class Master:
         self.pkg = pkg
         self.solver = solver  # "cpsat": CP-SAT where it applies (see solve), else HiGHS
         self.solved_by = ""  # the solver of the last solve
-        self.hint: IntArray | None = None  # counts X of a known schedule (CP-SAT starts from it)
         self.T = T
         self.objective = objective
         self.payer = payer
@@ -420,9 +419,7 @@ class Master:
         from .cpsat import MAXMIN_ROW_BITS, solve_maxmin
 
         rows = list(zip(self._rows_i, self._rows_v, self._rows_lo, self._rows_hi, strict=True))
-        hint = None
-        if self.hint is not None and self.hint.shape == self.X.shape:
-            hint = {int(j): int(v) for j, v in zip(self.X.ravel(), self.hint.ravel(), strict=True)}
+        hint: dict[int, int] | None = None
         started = time.perf_counter()
         for bits in (MAXMIN_ROW_BITS, MAXMIN_ROW_BITS + FINER_BITS):
             left = None if time_limit is None else time_limit - (time.perf_counter() - started)

@@ -178,7 +178,6 @@ def _lazy(
     pi_max: float | None = None,
     until: float | None = None,
     extra: Callable[[Master], None] | None = None,
-    hint: IntArray | None = None,
 ) -> _Found:
     """Solve the master for horizon T with lazily added cuts until the kernel agrees.
 
@@ -196,7 +195,6 @@ def _lazy(
         if extra is not None:  # more rows (the parties' demands, see detente.design.demands)
             extra(master)
         prepare(master, search)
-        master.hint = hint
         for key, margin in margins.items():
             master.add_cut(key, margin)
         return master
