@@ -1,4 +1,7 @@
-"""CP-SAT for the designer's feasibility masters: is there a schedule, and if so which.
+"""CP-SAT for the designer's masters: is there a schedule, and if so which; and the max-min.
+
+The max-min (:func:`solve_maxmin`) is described at its end; what follows is the feasibility
+question.
 
 The master of :mod:`detente.design.master` is an integer program over bounded non-negative
 integers with real coefficients. CP-SAT (OR-Tools) works on integers only, so every row is
