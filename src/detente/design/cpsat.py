@@ -33,9 +33,13 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 __all__ = [
     "ETA_UNIT",
@@ -119,6 +123,40 @@ def row_violation(coef: Sequence[float], idx: Sequence[int], lo: float, hi: floa
     return max(0.0, lo - value, value - hi)
 
 
+def _add_scaled(
+    model: cp_model.CpModel,
+    terms: Sequence[cp_model.IntVar],
+    coef: Sequence[float],
+    lo: float,
+    hi: float,
+    *,
+    relaxed: bool,
+) -> None:
+    """The rows of :func:`scaled_row` for ``lo ≤ Σ coef·terms ≤ hi``, added to ``model``."""
+    from ortools.sat.python import cp_model
+
+    for ints, lo_i, hi_i in scaled_row(coef, lo, hi, relaxed=relaxed):
+        model.add_linear_constraint(
+            cp_model.LinearExpr.weighted_sum(terms, ints),
+            -cp_model.INT_MAX if lo_i is None else lo_i,
+            cp_model.INT_MAX if hi_i is None else hi_i,
+        )
+
+
+def _solver(time_limit: float | None, *, linearization: int | None = None) -> cp_model.CpSolver:
+    """A CP-SAT solver with one worker and a fixed seed (deterministic when no limit stops it)."""
+    from ortools.sat.python import cp_model
+
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    if linearization is not None:
+        solver.parameters.linearization_level = linearization
+    if time_limit is not None:
+        solver.parameters.max_time_in_seconds = max(0.01, float(time_limit))
+    return solver
+
+
 def _solve(
     lb: Sequence[float],
     ub: Sequence[float],
@@ -132,16 +170,8 @@ def _solve(
     model = cp_model.CpModel()
     w = [model.new_int_var(math.ceil(lo), math.floor(hi), "") for lo, hi in zip(lb, ub, strict=True)]
     for idx, coef, lo, hi in rows:
-        for ints, lo_i, hi_i in scaled_row(coef, lo, hi, relaxed=relaxed):
-            expr = cp_model.LinearExpr.weighted_sum([w[j] for j in idx], ints)
-            model.add_linear_constraint(
-                expr, -cp_model.INT_MAX if lo_i is None else lo_i, cp_model.INT_MAX if hi_i is None else hi_i
-            )
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    if time_limit is not None:
-        solver.parameters.max_time_in_seconds = max(0.01, float(time_limit))
+        _add_scaled(model, [w[j] for j in idx], coef, lo, hi, relaxed=relaxed)
+    solver = _solver(time_limit)
     status = solver.solve(model)
     name = solver.status_name(status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -306,12 +336,7 @@ def solve_maxmin(
         for idx, coef, lo, hi in rows:
             if eta_col not in idx:
                 without.append((idx, coef, lo, hi))
-                for ints, lo_i, hi_i in scaled_row(coef, lo, hi, relaxed=True):
-                    model.add_linear_constraint(
-                        cp_model.LinearExpr.weighted_sum([w[j] for j in idx], ints),
-                        -cp_model.INT_MAX if lo_i is None else lo_i,
-                        cp_model.INT_MAX if hi_i is None else hi_i,
-                    )
+                _add_scaled(model, [w[j] for j in idx], coef, lo, hi, relaxed=True)
                 continue
             if math.isfinite(hi) or not math.isfinite(lo) or list(idx).count(eta_col) != 1:
                 return None
@@ -327,12 +352,7 @@ def solve_maxmin(
     model.maximize(w[eta_col])
     for j, value in (hint or {}).items():
         model.add_hint(w[j], value)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    solver.parameters.linearization_level = 0
-    if time_limit is not None:
-        solver.parameters.max_time_in_seconds = max(0.01, float(time_limit))
+    solver = _solver(time_limit, linearization=0)
     status = solver.solve(model)
     name = solver.status_name(status)
     if status == cp_model.INFEASIBLE:
