@@ -240,7 +240,7 @@ class CpMaxmin:
     """A max-min solve: ``status`` in {"optimal", "time_limit", "infeasible", "error"}.
 
     ``x``: every variable's value, η's column holding ``eta``, the largest η the point meets
-    on the real rows; ``bound``: no point of the real rows has an η at or above it (a proof
+    on the real rows; ``bound``: no point of the real rows has a larger η (a proof
     when ``status`` is ``optimal``, else None).
     """
 
@@ -374,4 +374,4 @@ def solve_maxmin(
         return CpMaxmin("time_limit", x, eta, None, name)
     e_star = round(solver.objective_value)
     bound = math.nextafter(eta_lb + ETA_UNIT * (e_star + 1), math.inf)  # rounded up, not to nearest
-    return CpMaxmin("optimal", x, eta, bound, name)
+    return CpMaxmin("optimal", x, eta, min(bound, eta_ub), name)

@@ -397,14 +397,10 @@ class Master:
         return fixed
 
     def cp_maxmin(self) -> bool:
-        """Whether :meth:`solve` gives this master to CP-SAT as a max-min (η free in a range)."""
-        return self.solver == "cpsat" and self._cp_fixed() is None and self._cp_maxmin()
-
-    def _cp_maxmin(self) -> bool:
-        """Whether CP-SAT may take this master as a max-min (:func:`~detente.design.cpsat.solve_maxmin`):
-        η is its only continuous variable, there are no cost terms and every other variable is
-        non-negative."""
-        if self.objective != "maxmin" or self.cost:
+        """Whether :meth:`solve` gives this master to CP-SAT as a max-min
+        (:func:`~detente.design.cpsat.solve_maxmin`): η free in a range is its only continuous
+        variable, there are no cost terms and every other variable is non-negative."""
+        if self.solver != "cpsat" or self.objective != "maxmin" or self.cost or self._cp_fixed() is not None:
             return False
         continuous = [j for j, integer in enumerate(self._int) if not integer]
         return continuous == [self.eta] and all(lo >= 0 for j, lo in enumerate(self._lb) if j != self.eta)
@@ -439,9 +435,8 @@ class Master:
             message = f"CP-SAT: {out.message}"
             if out.status != "optimal" or out.bound is None:
                 return SolveOutcome("time_limit", self._counts(out.x), -out.eta, message, None, out.x)
-            bound = min(out.bound, self.eta_ub)
-            if bound - out.eta <= CP_MAXMIN_GAP:
-                return SolveOutcome("optimal", self._counts(out.x), -out.eta, message, -bound, out.x)
+            if out.bound - out.eta <= CP_MAXMIN_GAP:
+                return SolveOutcome("optimal", self._counts(out.x), -out.eta, message, -out.bound, out.x)
             hint = {j: round(float(out.x[j])) for j in range(len(self._lb)) if j != self.eta}
         return None
 
@@ -450,7 +445,7 @@ class Master:
         cannot settle the question."""
         fixed = self._cp_fixed()
         if fixed is None:
-            return self._solve_cp_maxmin(time_limit) if self._cp_maxmin() else None
+            return self._solve_cp_maxmin(time_limit) if self.cp_maxmin() else None
         from .cpsat import solve_feasibility
 
         keep = [j for j in range(len(self._lb)) if j not in fixed]
